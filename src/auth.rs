@@ -1,0 +1,310 @@
+//! Authentication: the four grant types of `POST /oauth2/token`, the token state shared by
+//! clones of a client, and the session facts the server returns.
+
+use crate::models::SessionInfo;
+use crate::request::{Auth, Method, RequestBuilder};
+use crate::transport::Outgoing;
+use crate::{Client, Error, Request};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard, RwLock};
+
+/// The credentials of an authentication (`grant_type` of `POST /oauth2/token`).
+/// `Debug` never shows the secrets.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Grant {
+    /// `grant_type=refresh_token`: a refresh token (from "API access", or [`Client::new_grant`]).
+    RefreshToken(String),
+    /// `grant_type=access_token`: exchange an access token.
+    AccessToken(String),
+    /// `grant_type=password`: a user name (email) and password.
+    Password {
+        /// The user's name (email).
+        username: String,
+        /// The password.
+        password: String,
+    },
+    /// `grant_type=ext_id`: a user known to an external authentication service.
+    ExternalId {
+        /// The service (`auth_service`).
+        auth_service: String,
+        /// The user at that service (`auth_user`).
+        auth_user: String,
+    },
+}
+
+impl Grant {
+    /// A refresh token grant.
+    pub fn refresh_token(token: impl Into<String>) -> Self {
+        Grant::RefreshToken(token.into())
+    }
+    /// An access token grant.
+    pub fn access_token(token: impl Into<String>) -> Self {
+        Grant::AccessToken(token.into())
+    }
+    /// A password grant.
+    pub fn password(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Grant::Password { username: username.into(), password: password.into() }
+    }
+    /// An external id grant.
+    pub fn external_id(auth_service: impl Into<String>, auth_user: impl Into<String>) -> Self {
+        Grant::ExternalId { auth_service: auth_service.into(), auth_user: auth_user.into() }
+    }
+}
+
+impl fmt::Debug for Grant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = crate::redact::Redacted;
+        match self {
+            Grant::RefreshToken(_) => f.debug_tuple("RefreshToken").field(&r).finish(),
+            Grant::AccessToken(_) => f.debug_tuple("AccessToken").field(&r).finish(),
+            Grant::Password { username, .. } => {
+                f.debug_struct("Password").field("username", username).field("password", &r).finish()
+            }
+            Grant::ExternalId { auth_service, auth_user } => f
+                .debug_struct("ExternalId")
+                .field("auth_service", auth_service)
+                .field("auth_user", auth_user)
+                .finish(),
+        }
+    }
+}
+
+/// The tokens a client holds. `Debug` shows only whether each is there.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Tokens {
+    /// The access token, sent as `Authorization: Bearer`.
+    pub access_token: Option<String>,
+    /// The refresh token, used to get a new access token.
+    pub refresh_token: Option<String>,
+}
+
+impl fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = |o: &Option<String>| o.as_ref().map(|_| crate::redact::Redacted);
+        f.debug_struct("Tokens")
+            .field("access_token", &r(&self.access_token))
+            .field("refresh_token", &r(&self.refresh_token))
+            .finish()
+    }
+}
+
+/// What the clones of a client share: the tokens, the tenant, the session facts.
+pub(crate) struct TokenState {
+    state: RwLock<State>,
+    refresh: Mutex<()>,
+    on_refresh: Option<crate::client::TokenCallback>,
+}
+
+#[derive(Clone, Default)]
+pub(crate) struct State {
+    pub(crate) access_token: Option<String>,
+    pub(crate) refresh_token: Option<String>,
+    pub(crate) tenant: Option<String>,
+    pub(crate) session: Option<SessionInfo>,
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = |o: &Option<String>| o.as_ref().map(|_| crate::redact::Redacted);
+        f.debug_struct("Tokens")
+            .field("access_token", &r(&self.access_token))
+            .field("refresh_token", &r(&self.refresh_token))
+            .finish()
+    }
+}
+
+impl TokenState {
+    pub(crate) fn new(
+        tenant: Option<String>,
+        access_token: Option<String>,
+        refresh_token: Option<String>,
+        on_refresh: Option<crate::client::TokenCallback>,
+    ) -> Self {
+        TokenState {
+            state: RwLock::new(State { access_token, refresh_token, tenant, session: None }),
+            refresh: Mutex::new(()),
+            on_refresh,
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> State {
+        self.state.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn refresh_lock(&self) -> MutexGuard<'_, ()> {
+        self.refresh.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn adopt(&self, reply: TokenReply) {
+        let tokens = {
+            let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+            if s.tenant.is_none() {
+                s.tenant = reply.info.tenant.clone().filter(|t| !t.is_empty());
+            }
+            s.access_token = reply.access_token;
+            s.refresh_token = reply.refresh_token;
+            s.session = Some(reply.info);
+            Tokens { access_token: s.access_token.clone(), refresh_token: s.refresh_token.clone() }
+        };
+        if let Some(cb) = &self.on_refresh {
+            cb(&tokens);
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TokenReply {
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(flatten)]
+    info: SessionInfo,
+}
+
+impl Client {
+    /// Authenticates with one of the four grant types and keeps the tokens (and the tenant,
+    /// when the client has none). `POST /oauth2/token` with a form body of `client_id`,
+    /// `client_secret`, `tenant`, `user_information` (as JSON, when set) and the grant's fields;
+    /// no `Authorization` header.
+    ///
+    /// ```no_run
+    /// use squirro_user_api::{Client, Grant};
+    /// # fn main() -> Result<(), squirro_user_api::Error> {
+    /// let client = Client::builder().cluster("https://squirro.example.com").build()?;
+    /// let session = client
+    ///     .authenticate(Grant::password("admin@example.com", "s3cret"))
+    ///     .tenant("acme")
+    ///     .send()?;
+    /// println!("logged in as {:?} with role {:?}", session.user_id, session.role);
+    /// # Ok(()) }
+    /// ```
+    pub fn authenticate(&self, grant: Grant) -> Authenticate<'_> {
+        Authenticate { client: self, grant, tenant: None, user_information: None }
+    }
+
+    /// The session facts of the last authentication (user id, tenant, role, permissions,
+    /// session id), if there was one.
+    pub fn session(&self) -> Option<SessionInfo> {
+        self.inner.tokens.snapshot().session
+    }
+
+    /// The tokens the client holds now (to persist them; see also
+    /// [`ClientBuilder::on_token_refresh`](crate::ClientBuilder::on_token_refresh)).
+    pub fn tokens(&self) -> Tokens {
+        let s = self.inner.tokens.snapshot();
+        Tokens { access_token: s.access_token, refresh_token: s.refresh_token }
+    }
+}
+
+/// The builder of [`Client::authenticate`].
+#[must_use = "a request builder does nothing until `.send()` is called"]
+pub struct Authenticate<'a> {
+    client: &'a Client,
+    grant: Grant,
+    tenant: Option<String>,
+    user_information: Option<serde_json::Value>,
+}
+
+impl fmt::Debug for Authenticate<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticate")
+            .field("grant", &self.grant)
+            .field("tenant", &self.tenant)
+            .field("user_information", &self.user_information)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticate<'_> {
+    /// Authenticates in this tenant (and makes it the client's tenant afterwards, as Python does).
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// Information about the user to keep with the session, sent as JSON.
+    pub fn user_information(mut self, info: impl Into<serde_json::Value>) -> Self {
+        self.user_information = Some(info.into());
+        self
+    }
+
+    /// The token request, without sending it.
+    pub fn request(&self) -> Result<Request, Error> {
+        let c = self.client;
+        let mut r = RequestBuilder::new("authenticate", Method::Post, &[200], Auth::None);
+        r.literal("/oauth2/token");
+        if let Some(id) = c.config_client_id() {
+            r.form("client_id", id);
+        }
+        if let Some(secret) = c.config_client_secret() {
+            r.form("client_secret", secret);
+        }
+        let tenant = self.tenant.clone().or_else(|| c.tenant());
+        if let Some(t) = &tenant {
+            if t.is_empty() {
+                return Err(Error::invalid("tenant", "must not be empty"));
+            }
+            r.form("tenant", t.as_str());
+        }
+        if let Some(info) = &self.user_information {
+            r.form_json("user_information", info)?;
+        }
+        let nonempty = |name: &'static str, v: &str| {
+            if v.is_empty() { Err(Error::invalid(name, "must not be empty")) } else { Ok(()) }
+        };
+        match &self.grant {
+            Grant::AccessToken(t) => {
+                nonempty("access_token", t)?;
+                r.form("grant_type", "access_token");
+                r.form("access_token", t.as_str());
+            }
+            Grant::RefreshToken(t) => {
+                nonempty("refresh_token", t)?;
+                r.form("grant_type", "refresh_token");
+                r.form("refresh_token", t.as_str());
+            }
+            Grant::ExternalId { auth_service, auth_user } => {
+                nonempty("auth_service", auth_service)?;
+                nonempty("auth_user", auth_user)?;
+                r.form("grant_type", "ext_id");
+                r.form("auth_service", auth_service.as_str());
+                r.form("auth_user", auth_user.as_str());
+            }
+            Grant::Password { username, password } => {
+                nonempty("username", username)?;
+                r.form("grant_type", "password");
+                r.form("username", username.as_str());
+                r.form("password", password.as_str());
+            }
+        }
+        Ok(r.finish())
+    }
+
+    /// Sends the token request and keeps the tokens.
+    ///
+    /// # Errors
+    ///
+    /// A 400 is [`Error::Client`]; 403, 404 and 410 are [`Error::Authentication`]; any other
+    /// non-200 is [`Error::UnknownStatus`]; plus the transport's errors.
+    pub fn send(self) -> Result<SessionInfo, Error> {
+        if let Some(t) = &self.tenant {
+            let mut s = self.client.inner.tokens.state.write().unwrap_or_else(|e| e.into_inner());
+            s.tenant = Some(t.clone());
+        }
+        let request = self.request()?;
+        let url = self.client.url(&request);
+        let reply = self.client.inner.transport.send(&Outgoing { url: &url, request: &request, bearer: None })?;
+        if reply.status != 200 {
+            return Err(Error::from_token_status(reply.status, &reply.body));
+        }
+        let parsed: TokenReply = reply.decode()?;
+        if parsed.access_token.as_deref().is_none_or(str::is_empty) {
+            return Err(Error::Authentication { status: Some(200), message: Some("the token reply holds no access token".into()) });
+        }
+        let info = parsed.info.clone();
+        self.client.inner.tokens.adopt(parsed);
+        Ok(info)
+    }
+}

@@ -1,0 +1,478 @@
+//! Requests as pure data, and the runtime the generated builders call to make them:
+//! path segments, query and form encoding, JSON bodies, client-side checks.
+
+use crate::{Client, Error};
+use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt;
+
+/// An HTTP verb of the user API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `DELETE`
+    Delete,
+}
+
+impl Method {
+    /// The verb as sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a request carries the client's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Auth {
+    /// Needs a token and a tenant, checked before sending.
+    Required,
+    /// Sent with the token when the client holds one (signup).
+    Optional,
+    /// Never carries a token (the token endpoint).
+    None,
+}
+
+/// The body of a request, already encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// `application/json`, compact.
+    Json(String),
+    /// `application/x-www-form-urlencoded`.
+    Form(String),
+}
+
+impl Body {
+    /// The `Content-Type` this body is sent with.
+    pub fn content_type(&self) -> Option<&'static str> {
+        match self {
+            Body::Empty => None,
+            Body::Json(_) => Some("application/json"),
+            Body::Form(_) => Some("application/x-www-form-urlencoded"),
+        }
+    }
+
+    /// The encoded bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Body::Empty => &[],
+            Body::Json(s) | Body::Form(s) => s.as_bytes(),
+        }
+    }
+}
+
+/// One request of the user API, as pure data: what a method would put on the wire, relative
+/// to the client's user API base URL. Built by the `.request()` of every method's builder;
+/// [`Client::execute`] sends it, [`Client::render`] shows it like HTTP.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Request {
+    pub(crate) operation: &'static str,
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) body: Body,
+    pub(crate) auth: Auth,
+    pub(crate) expected: &'static [u16],
+}
+
+impl Request {
+    /// The method of the client that made this request (`"get_user_data"`).
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+    /// The HTTP verb.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+    /// The path relative to the user API base, each value percent-encoded as one segment.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// The query pairs, in order, not yet encoded.
+    pub fn query(&self) -> &[(&'static str, String)] {
+        &self.query
+    }
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.body
+    }
+    /// The status codes that mean success for this endpoint.
+    pub fn expected_statuses(&self) -> &'static [u16] {
+        self.expected
+    }
+    /// The path with the encoded query string, as it goes on the request line.
+    pub fn path_and_query(&self) -> String {
+        let mut s = self.path.clone();
+        if !self.query.is_empty() {
+            s.push('?');
+            let mut first = true;
+            for (k, v) in &self.query {
+                if !first {
+                    s.push('&');
+                }
+                first = false;
+                form_encode_into(&mut s, k);
+                s.push('=');
+                form_encode_into(&mut s, v);
+            }
+        }
+        s
+    }
+}
+
+impl fmt::Debug for Request {
+    /// Shows the request with secret query values and body fields redacted.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let query: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .map(|(k, v)| (*k, if crate::redact::is_secret_key(k) { crate::redact::MARK } else { v.as_str() }))
+            .collect();
+        f.debug_struct("Request")
+            .field("operation", &self.operation)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &query)
+            .field("body", &crate::redact::scrub(&String::from_utf8_lossy(self.body.as_bytes())))
+            .finish()
+    }
+}
+
+/// Appends `s` encoded as Python's `urllib.parse.quote_plus` does (what `requests` uses for
+/// query strings and form bodies): unreserved characters stay, a space becomes `+`, every
+/// other byte of the UTF-8 becomes `%XX`.
+pub(crate) fn form_encode_into(out: &mut String, s: &str) {
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => push_pct(out, b),
+        }
+    }
+}
+
+/// Appends `s` percent-encoded as one path segment: only unreserved characters stay, so a
+/// value can never add a segment, a query or a fragment; a value of only dots (`.`, `..`) is
+/// encoded too, so no server resolves it as a relative segment.
+pub(crate) fn segment_encode_into(out: &mut String, s: &str) {
+    let all_dots = s.bytes().all(|b| b == b'.');
+    for &b in s.as_bytes() {
+        match b {
+            b'.' if all_dots => push_pct(out, b),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            _ => push_pct(out, b),
+        }
+    }
+}
+
+fn push_pct(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(HEX[(b >> 4) as usize] as char);
+    out.push(HEX[(b & 15) as usize] as char);
+}
+
+/// A value that can stand in a query string or a form body, rendered as the Python client
+/// renders it (`True`/`False` for booleans).
+pub(crate) trait WireText {
+    fn wire_text(&self) -> Cow<'_, str>;
+}
+
+impl WireText for str {
+    fn wire_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+impl WireText for String {
+    fn wire_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+impl WireText for bool {
+    fn wire_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(if *self { "True" } else { "False" })
+    }
+}
+impl WireText for crate::Timestamp {
+    fn wire_text(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_string())
+    }
+}
+macro_rules! wire_text_as_str {
+    ($($t:ty),*) => {$(
+        impl WireText for $t {
+            fn wire_text(&self) -> Cow<'_, str> {
+                Cow::Borrowed(self.as_str())
+            }
+        }
+    )*};
+}
+wire_text_as_str!(crate::ServerRole, crate::ProjectRole, crate::GrantType, crate::ApiVersion);
+
+/// A list of ids sent as `[{"id": ...}, ...]` (group members).
+pub(crate) struct IdList<'a>(pub &'a [String]);
+
+impl Serialize for IdList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        struct Id<'a>(&'a str);
+        impl Serialize for Id<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("id", self.0)?;
+                m.end()
+            }
+        }
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for id in self.0 {
+            seq.serialize_element(&Id(id))?;
+        }
+        seq.end()
+    }
+}
+
+/// Builds a [`Request`]; called by the generated code, one statement per table entry.
+pub(crate) struct RequestBuilder {
+    req: Request,
+    json: Option<String>,
+    form: Option<String>,
+}
+
+impl RequestBuilder {
+    pub(crate) fn new(operation: &'static str, method: Method, expected: &'static [u16], auth: Auth) -> Self {
+        RequestBuilder {
+            req: Request {
+                operation,
+                method,
+                path: String::with_capacity(64),
+                query: Vec::new(),
+                body: Body::Empty,
+                auth,
+                expected,
+            },
+            json: None,
+            form: None,
+        }
+    }
+
+    pub(crate) fn literal(&mut self, s: &str) {
+        self.req.path.push_str(s);
+    }
+
+    /// A path value: required non-empty, encoded as exactly one segment.
+    pub(crate) fn segment(&mut self, param: &'static str, value: &str) -> Result<(), Error> {
+        if value.is_empty() {
+            return Err(Error::invalid(param, "must not be empty (it is a path segment)"));
+        }
+        segment_encode_into(&mut self.req.path, value);
+        Ok(())
+    }
+
+    pub(crate) fn tenant(&mut self, client: &Client) -> Result<(), Error> {
+        let tenant = client.tenant().ok_or_else(|| {
+            Error::invalid("tenant", "missing tenant: set it on the builder or authenticate first")
+        })?;
+        self.segment("tenant", &tenant)
+    }
+
+    pub(crate) fn version(&mut self, client: &Client) {
+        self.req.path.push_str(client.version().as_str());
+    }
+
+    pub(crate) fn query<V: WireText + ?Sized>(&mut self, key: &'static str, value: &V) {
+        self.req.query.push((key, value.wire_text().into_owned()));
+    }
+
+    pub(crate) fn form<V: WireText + ?Sized>(&mut self, key: &str, value: &V) {
+        let form = self.form.get_or_insert_with(String::new);
+        if !form.is_empty() {
+            form.push('&');
+        }
+        form_encode_into(form, key);
+        form.push('=');
+        form_encode_into(form, &value.wire_text());
+    }
+
+    /// A form field whose value is compact JSON.
+    pub(crate) fn form_json<V: Serialize + ?Sized>(&mut self, key: &'static str, value: &V) -> Result<(), Error> {
+        let text = serde_json::to_string(value).map_err(|e| Error::invalid(key, e.to_string()))?;
+        self.form(key, text.as_str());
+        Ok(())
+    }
+
+    /// A field of the JSON object body, in the order of the calls.
+    pub(crate) fn json<V: Serialize + ?Sized>(&mut self, key: &'static str, value: &V) -> Result<(), Error> {
+        let buf = self.json.get_or_insert_with(|| String::from("{"));
+        if buf.len() > 1 {
+            buf.push(',');
+        }
+        // serde_json writes valid UTF-8.
+        let mut bytes = std::mem::take(buf).into_bytes();
+        serde_json::to_writer(&mut bytes, key).map_err(|e| Error::invalid(key, e.to_string()))?;
+        bytes.push(b':');
+        serde_json::to_writer(&mut bytes, value).map_err(|e| Error::invalid(key, e.to_string()))?;
+        *buf = String::from_utf8(bytes).map_err(|e| Error::invalid(key, e.to_string()))?;
+        Ok(())
+    }
+
+    /// The whole body is this JSON object.
+    pub(crate) fn json_body(&mut self, key: &'static str, value: &serde_json::Value) -> Result<(), Error> {
+        if !value.is_object() {
+            return Err(Error::invalid(key, "must be a JSON object"));
+        }
+        self.req.body = Body::Json(value.to_string());
+        Ok(())
+    }
+
+    /// The whole body is this map, form-encoded as Python `requests` encodes a dict.
+    pub(crate) fn form_body(&mut self, key: &'static str, value: &serde_json::Value) -> Result<(), Error> {
+        use serde_json::Value;
+        let map = value.as_object().ok_or_else(|| Error::invalid(key, "must be a JSON object"))?;
+        fn scalar(v: &Value) -> Option<Cow<'_, str>> {
+            match v {
+                Value::String(s) => Some(Cow::Borrowed(s)),
+                Value::Bool(b) => Some(b.wire_text()),
+                Value::Number(n) => Some(Cow::Owned(n.to_string())),
+                _ => None,
+            }
+        }
+        for (k, v) in map {
+            match v {
+                Value::Null => {}
+                Value::Array(items) => {
+                    for item in items {
+                        match scalar(item) {
+                            Some(text) => self.form(k, &*text),
+                            None if item.is_null() => {}
+                            None => {
+                                return Err(Error::invalid(
+                                    format!("{key}.{k}"),
+                                    "a nested list or object cannot be form-encoded (use API version v1 for JSON)",
+                                ));
+                            }
+                        }
+                    }
+                }
+                Value::Object(_) => {
+                    return Err(Error::invalid(
+                        format!("{key}.{k}"),
+                        "a nested object cannot be form-encoded (use API version v1 for JSON)",
+                    ));
+                }
+                scalar_value => {
+                    let text = scalar(scalar_value).expect("string, bool or number");
+                    self.form(k, &*text);
+                }
+            }
+        }
+        // An empty map sends no body at all, as `requests` does for `data={}`.
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self) -> Request {
+        if let Some(mut json) = self.json {
+            json.push('}');
+            self.req.body = Body::Json(json);
+        } else if let Some(form) = self.form {
+            self.req.body = Body::Form(form);
+        }
+        self.req
+    }
+}
+
+/// Exactly one of the named optional parameters must be set.
+pub(crate) fn exactly_one_of(params: &[(&'static str, bool)]) -> Result<(), Error> {
+    let set: Vec<&str> = params.iter().filter(|(_, s)| *s).map(|(n, _)| *n).collect();
+    if set.len() == 1 {
+        return Ok(());
+    }
+    let names: Vec<&str> = params.iter().map(|(n, _)| *n).collect();
+    let reason = if set.is_empty() {
+        format!("one of {} must be set", names.join(", "))
+    } else {
+        format!("only one of {} may be set, got {}", names.join(", "), set.join(" and "))
+    };
+    Err(Error::invalid(names.join("/"), reason))
+}
+
+/// An email address: one `@`, a non-empty local part, a domain with a dot and non-empty
+/// labels around it, no whitespace. (Python's client drops what fails its looser regex
+/// `[^@]+@[^@]+\.[^@]+`; we refuse it loudly.)
+pub(crate) fn check_email(param: &'static str, email: &str) -> Result<(), Error> {
+    let bad = |why: &str| Err(Error::invalid(param, format!("{email:?} is not an email address: {why}")));
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it contains whitespace");
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return bad("no @");
+    };
+    if local.is_empty() {
+        return bad("nothing before the @");
+    }
+    if domain.contains('@') {
+        return bad("more than one @");
+    }
+    match domain.rsplit_once('.') {
+        Some((host, tld)) if !host.is_empty() && !tld.is_empty() && !host.starts_with('.') => Ok(()),
+        _ => bad("the domain needs a dot between non-empty parts"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_encoding_matches_quote_plus() {
+        let mut s = String::new();
+        form_encode_into(&mut s, "a b/c?d=e&f+g~h.i_j-k%é");
+        assert_eq!(s, "a+b%2Fc%3Fd%3De%26f%2Bg~h.i_j-k%25%C3%A9");
+    }
+
+    #[test]
+    fn segments_cannot_escape() {
+        let mut s = String::new();
+        segment_encode_into(&mut s, "../x y#?");
+        assert_eq!(s, "..%2Fx%20y%23%3F");
+        let mut s = String::new();
+        segment_encode_into(&mut s, "..");
+        assert_eq!(s, "%2E%2E");
+    }
+
+    #[test]
+    fn emails() {
+        for ok in ["a@b.c", "first.last+tag@example.co.uk"] {
+            check_email("email", ok).unwrap();
+        }
+        for bad in ["", "a", "a@b", "@b.c", "a@b@c.d", "a b@c.d", "a@.c", "a@b."] {
+            let e = check_email("email", bad).unwrap_err();
+            assert!(matches!(&e, Error::InvalidInput { param, .. } if param == "email"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn exactly_one() {
+        assert!(exactly_one_of(&[("user_id", true), ("group_id", false)]).is_ok());
+        let e = exactly_one_of(&[("user_id", false), ("group_id", false)]).unwrap_err();
+        assert_eq!(e.to_string(), "invalid user_id/group_id: one of user_id, group_id must be set");
+        let e = exactly_one_of(&[("user_id", true), ("group_id", true)]).unwrap_err();
+        assert!(e.to_string().contains("only one"), "{e}");
+    }
+}
