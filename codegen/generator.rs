@@ -296,6 +296,10 @@ fn request_fn(out: &mut String, ep: &Endpoint) {
             }
         }
     }
+    if ep.params.iter().any(|p| p.location == "json") {
+        // The Python client always sends the object, `{}` when every field is unset.
+        out.push_str("        r.start_json();\n");
+    }
     for p in ep.params.iter().filter(|p| p.location != "path") {
         emit_param(out, ep, p);
     }

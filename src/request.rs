@@ -317,6 +317,11 @@ impl RequestBuilder {
         Ok(())
     }
 
+    /// The body is a JSON object, even when no field is set.
+    pub(crate) fn start_json(&mut self) {
+        self.json.get_or_insert_with(|| String::from("{"));
+    }
+
     /// A field of the JSON object body, in the order of the calls.
     pub(crate) fn json<V: Serialize + ?Sized>(&mut self, key: &'static str, value: &V) -> Result<(), Error> {
         let buf = self.json.get_or_insert_with(|| String::from("{"));
