@@ -213,7 +213,11 @@ fn client_method(out: &mut String, ep: &Endpoint) {
         } else {
             default_expr(p)
         };
-        writeln!(out, "            {id}: {init},").unwrap();
+        if init == id {
+            writeln!(out, "            {id},").unwrap();
+        } else {
+            writeln!(out, "            {id}: {init},").unwrap();
+        }
     }
     out.push_str("        }\n    }\n\n");
 }
