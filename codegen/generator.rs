@@ -23,6 +23,7 @@ pub fn generate(src: &str) -> Result<String, String> {
     for ep in &endpoints {
         builder(&mut out, ep);
     }
+    decode_as(&mut out, &endpoints);
     Ok(out)
 }
 
@@ -383,16 +384,46 @@ fn emit_param(out: &mut String, ep: &Endpoint, p: &Param) {
 }
 
 fn send_fn(out: &mut String, ep: &Endpoint) {
-    let reply = reply_type(ep);
-    let (ret, decode) = match ep.reply.as_str() {
-        "()" => ("()".to_string(), "reply.unit()".to_string()),
-        _ if ep.reply_first => (reply.clone(), format!("reply.first::<{reply}>()")),
-        _ => (reply.clone(), format!("reply.decode::<{reply}>()")),
-    };
+    let ret = if ep.reply == "()" { "()".to_string() } else { reply_type(ep) };
+    let decode = decode_expr(ep, "reply");
     out.push_str("    /// Sends the request and decodes the reply.\n    ///\n");
     out.push_str("    /// # Errors\n    ///\n    /// [`Error::InvalidInput`](crate::Error::InvalidInput) when a parameter is invalid (nothing is sent),\n");
     out.push_str("    /// otherwise any error of [`Client::execute`](crate::Client::execute) and of decoding the reply.\n");
     writeln!(out, "    pub fn send(self) -> Result<{ret}, crate::Error> {{").unwrap();
     out.push_str("        let request = self.request()?;\n        let reply = self.client.execute(&request)?;\n");
     writeln!(out, "        {decode}\n    }}").unwrap();
+}
+
+/// `decode_as`: the status check and reply decoding of every method, by name, for tests and
+/// fuzzing of reply handling without a network.
+fn decode_as(out: &mut String, eps: &[Endpoint]) {
+    out.push_str(
+        "/// Checks the status and decodes `reply` as the method `operation` does after sending,\n\
+         /// discarding the value: `None` for an unknown method. For tests and fuzzing.\n\
+         #[doc(hidden)]\n\
+         pub fn decode_as(operation: &str, reply: &crate::Reply) -> Option<Result<(), crate::Error>> {\n\
+         \x20   let (ok, decode): (&[u16], fn(&crate::Reply) -> Result<(), crate::Error>) = match operation {\n",
+    );
+    for ep in eps {
+        let decode = decode_expr(ep, "r");
+        let decode = if ep.reply == "()" { decode } else { format!("{decode}.map(drop)") };
+        writeln!(out, "        {:?} => (&{:?}, |r| {decode}),", ep.name, ep.ok).unwrap();
+    }
+    out.push_str(
+        "        _ => return None,\n    };\n\
+         \x20   if !ok.contains(&reply.status()) {\n\
+         \x20       return Some(Err(crate::Error::from_status(reply.status(), reply.body())));\n\
+         \x20   }\n\
+         \x20   Some(decode(reply))\n}\n",
+    );
+}
+
+/// The expression decoding the reply held in `var`, as `send` and `decode_as` both use it.
+fn decode_expr(ep: &Endpoint, var: &str) -> String {
+    let reply = reply_type(ep);
+    match ep.reply.as_str() {
+        "()" => format!("{var}.unit()"),
+        _ if ep.reply_first => format!("{var}.first::<{reply}>()"),
+        _ => format!("{var}.decode::<{reply}>()"),
+    }
 }
