@@ -7,7 +7,12 @@ mod generator;
 use std::{env, fs, path::PathBuf, process};
 
 fn main() {
-    for input in ["endpoints.toml", "build.rs", "codegen/generator.rs", "codegen/spec.rs"] {
+    for input in [
+        "endpoints.toml",
+        "build.rs",
+        "codegen/generator.rs",
+        "codegen/spec.rs",
+    ] {
         println!("cargo:rerun-if-changed={input}");
     }
     let src = match fs::read_to_string("endpoints.toml") {
@@ -18,7 +23,8 @@ fn main() {
         Ok(code) => code,
         Err(e) => fail(&e),
     };
-    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("endpoints.rs");
+    let out =
+        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("endpoints.rs");
     // Rewrite only when the bytes change, so an unchanged table does not force a rebuild.
     if fs::read_to_string(&out).ok().as_deref() != Some(code.as_str()) {
         if let Err(e) = fs::write(&out, code) {

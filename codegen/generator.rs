@@ -45,7 +45,12 @@ fn operations_list(out: &mut String, eps: &[Endpoint]) {
 }
 
 fn first_sentence(doc: &str) -> String {
-    let para = doc.trim().split("\n\n").next().unwrap_or("").replace('\n', " ");
+    let para = doc
+        .trim()
+        .split("\n\n")
+        .next()
+        .unwrap_or("")
+        .replace('\n', " ");
     match para.find(". ") {
         Some(i) => para[..=i].to_string(),
         None => para,
@@ -66,7 +71,9 @@ fn camel(name: &str) -> String {
 }
 
 fn ident(name: &str) -> String {
-    const KEYWORDS: &[&str] = &["type", "match", "ref", "move", "self", "use", "mod", "fn", "in"];
+    const KEYWORDS: &[&str] = &[
+        "type", "match", "ref", "move", "self", "use", "mod", "fn", "in",
+    ];
     if KEYWORDS.contains(&name) {
         format!("r#{name}")
     } else {
@@ -85,7 +92,11 @@ fn rust_type(ty: &str) -> (&'static str, &'static str, &'static str) {
             "impl IntoIterator<Item = impl Into<String>>",
             "v.into_iter().map(Into::into).collect()",
         ),
-        "map" | "json" => ("serde_json::Value", "impl Into<serde_json::Value>", "v.into()"),
+        "map" | "json" => (
+            "serde_json::Value",
+            "impl Into<serde_json::Value>",
+            "v.into()",
+        ),
         "server_role" => ("crate::ServerRole", "crate::ServerRole", "v"),
         "project_role" => ("crate::ProjectRole", "crate::ProjectRole", "v"),
         "grant_type" => ("crate::GrantType", "crate::GrantType", "v"),
@@ -136,7 +147,9 @@ fn positional(ep: &Endpoint) -> impl Iterator<Item = &Param> {
 }
 
 fn settable(ep: &Endpoint) -> impl Iterator<Item = &Param> {
-    ep.params.iter().filter(|p| p.source.is_none() && !p.is_positional())
+    ep.params
+        .iter()
+        .filter(|p| p.source.is_none() && !p.is_positional())
 }
 
 fn reply_type(ep: &Endpoint) -> String {
@@ -150,7 +163,14 @@ fn reply_type(ep: &Endpoint) -> String {
 fn client_method(out: &mut String, ep: &Endpoint) {
     let builder = camel(&ep.name);
     doc_lines(out, "    ", &ep.doc);
-    writeln!(out, "    ///\n    /// Sends `{} {}` (relative to the user API base URL); expects {}.", ep.verb, ep.path, status_list(&ep.ok)).unwrap();
+    writeln!(
+        out,
+        "    ///\n    /// Sends `{} {}` (relative to the user API base URL); expects {}.",
+        ep.verb,
+        ep.path,
+        status_list(&ep.ok)
+    )
+    .unwrap();
     let pos: Vec<&Param> = positional(ep).collect();
     if !pos.is_empty() {
         out.push_str("    ///\n    /// # Arguments\n");
@@ -166,7 +186,12 @@ fn client_method(out: &mut String, ep: &Endpoint) {
                 Some(d) => format!(" (default `{}`)", spec::show(d)),
                 None => String::new(),
             };
-            writeln!(out, "    /// [`{n}`](crate::operations::{builder}::{n}){default}.", n = p.name).unwrap();
+            writeln!(
+                out,
+                "    /// [`{n}`](crate::operations::{builder}::{n}){default}.",
+                n = p.name
+            )
+            .unwrap();
         }
     }
     let reply = match ep.reply.as_str() {
@@ -189,7 +214,13 @@ fn client_method(out: &mut String, ep: &Endpoint) {
     if ep.deprecated.is_some() {
         out.push_str("    /// # #[allow(deprecated)]\n");
     }
-    writeln!(out, "    /// {binding}client.{}({}).send()?;", ep.name, args.join(", ")).unwrap();
+    writeln!(
+        out,
+        "    /// {binding}client.{}({}).send()?;",
+        ep.name,
+        args.join(", ")
+    )
+    .unwrap();
     if ep.reply != "()" {
         out.push_str("    /// println!(\"{reply:?}\");\n");
     }
@@ -201,14 +232,25 @@ fn client_method(out: &mut String, ep: &Endpoint) {
         .iter()
         .map(|p| format!("{}: {}", ident(&p.name), rust_type(&p.ty).1))
         .collect();
-    writeln!(out, "    pub fn {}(&self{}{}) -> crate::operations::{builder}<'_> {{", ep.name, if params.is_empty() { "" } else { ", " }, params.join(", ")).unwrap();
+    writeln!(
+        out,
+        "    pub fn {}(&self{}{}) -> crate::operations::{builder}<'_> {{",
+        ep.name,
+        if params.is_empty() { "" } else { ", " },
+        params.join(", ")
+    )
+    .unwrap();
     writeln!(out, "        crate::operations::{builder} {{").unwrap();
     out.push_str("            client: self,\n");
     for p in ep.params.iter().filter(|p| p.source.is_none()) {
         let id = ident(&p.name);
         let init = if p.is_positional() {
             let conv = rust_type(&p.ty).2;
-            if conv == "v" { id.clone() } else { conv.replacen("v.", &format!("{id}."), 1) }
+            if conv == "v" {
+                id.clone()
+            } else {
+                conv.replacen("v.", &format!("{id}."), 1)
+            }
         } else if p.optional {
             "None".to_string()
         } else {
@@ -224,7 +266,10 @@ fn client_method(out: &mut String, ep: &Endpoint) {
 }
 
 fn status_list(ok: &[u16]) -> String {
-    ok.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" or ")
+    ok.iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn builder(out: &mut String, ep: &Endpoint) {
@@ -235,7 +280,11 @@ fn builder(out: &mut String, ep: &Endpoint) {
     out.push_str("    client: &'a crate::Client,\n");
     for p in ep.params.iter().filter(|p| p.source.is_none()) {
         let ty = rust_type(&p.ty).0;
-        let ty = if p.optional { format!("Option<{ty}>") } else { ty.to_string() };
+        let ty = if p.optional {
+            format!("Option<{ty}>")
+        } else {
+            ty.to_string()
+        };
         writeln!(out, "    {}: {ty},", ident(&p.name)).unwrap();
     }
     out.push_str("}\n\n");
@@ -245,9 +294,20 @@ fn builder(out: &mut String, ep: &Endpoint) {
     writeln!(out, "        f.debug_struct({name:?})").unwrap();
     for p in ep.params.iter().filter(|p| p.source.is_none()) {
         if is_secret(&p.name) {
-            writeln!(out, "            .field({:?}, &crate::redact::Redacted)", p.name).unwrap();
+            writeln!(
+                out,
+                "            .field({:?}, &crate::redact::Redacted)",
+                p.name
+            )
+            .unwrap();
         } else {
-            writeln!(out, "            .field({:?}, &self.{})", p.name, ident(&p.name)).unwrap();
+            writeln!(
+                out,
+                "            .field({:?}, &self.{})",
+                p.name,
+                ident(&p.name)
+            )
+            .unwrap();
         }
     }
     out.push_str("            .finish_non_exhaustive()\n    }\n}\n\n");
@@ -260,7 +320,11 @@ fn builder(out: &mut String, ep: &Endpoint) {
             writeln!(out, "    ///\n    /// Default: `{}`.", spec::show(d)).unwrap();
         }
         let id = ident(&p.name);
-        let value = if p.optional { format!("Some({conv})") } else { conv.to_string() };
+        let value = if p.optional {
+            format!("Some({conv})")
+        } else {
+            conv.to_string()
+        };
         writeln!(out, "    pub fn {id}(mut self, v: {arg}) -> Self {{\n        self.{id} = {value};\n        self\n    }}\n").unwrap();
     }
     request_fn(out, ep);
@@ -277,10 +341,23 @@ fn request_fn(out: &mut String, ep: &Endpoint) {
     out.push_str("    pub fn request(&self) -> Result<crate::Request, crate::Error> {\n");
     out.push_str("        #[allow(unused_variables)]\n        let c = self.client;\n");
     if !ep.exactly_one_of.is_empty() {
-        let names: Vec<String> = ep.exactly_one_of.iter().map(|n| format!("({n:?}, self.{}.is_some())", ident(n))).collect();
-        writeln!(out, "        crate::request::exactly_one_of(&[{}])?;", names.join(", ")).unwrap();
+        let names: Vec<String> = ep
+            .exactly_one_of
+            .iter()
+            .map(|n| format!("({n:?}, self.{}.is_some())", ident(n)))
+            .collect();
+        writeln!(
+            out,
+            "        crate::request::exactly_one_of(&[{}])?;",
+            names.join(", ")
+        )
+        .unwrap();
     }
-    let auth = if ep.auth.as_deref() == Some("optional") { "Optional" } else { "Required" };
+    let auth = if ep.auth.as_deref() == Some("optional") {
+        "Optional"
+    } else {
+        "Required"
+    };
     writeln!(
         out,
         "        let mut r = crate::request::RequestBuilder::new({:?}, crate::Method::{}, &{:?}, crate::request::Auth::{auth});",
@@ -296,7 +373,11 @@ fn request_fn(out: &mut String, ep: &Endpoint) {
             PathPart::Placeholder(n) if n == "v" => out.push_str("        r.version(c);\n"),
             PathPart::Placeholder(n) => {
                 let p = ep.param(&n).expect("validated");
-                let value = if p.ty == "string" { format!("&self.{}", ident(&n)) } else { format!("self.{}.as_str()", ident(&n)) };
+                let value = if p.ty == "string" {
+                    format!("&self.{}", ident(&n))
+                } else {
+                    format!("self.{}.as_str()", ident(&n))
+                };
                 writeln!(out, "        r.segment({n:?}, {value})?;").unwrap();
             }
         }
@@ -329,21 +410,38 @@ fn emit_param(out: &mut String, ep: &Endpoint, p: &Param) {
                 match enc {
                     Some(e) => {
                         let sw = ident(&e.when);
-                        let json = if e.then == "json" { format!("r.json_body({key:?}, {v})?;") } else { format!("r.form_body({key:?}, {v})?;") };
-                        let other = if e.otherwise == "json" { format!("r.json_body({key:?}, {v})?;") } else { format!("r.form_body({key:?}, {v})?;") };
-                        format!("if self.{sw}.as_str() == {:?} {{ {json} }} else {{ {other} }}", e.is)
+                        let json = if e.then == "json" {
+                            format!("r.json_body({key:?}, {v})?;")
+                        } else {
+                            format!("r.form_body({key:?}, {v})?;")
+                        };
+                        let other = if e.otherwise == "json" {
+                            format!("r.json_body({key:?}, {v})?;")
+                        } else {
+                            format!("r.form_body({key:?}, {v})?;")
+                        };
+                        format!(
+                            "if self.{sw}.as_str() == {:?} {{ {json} }} else {{ {other} }}",
+                            e.is
+                        )
                     }
                     None => format!("r.json_body({key:?}, {v})?;"),
                 }
             }
             ("query", "string_list") | ("form", "string_list") => {
                 let sep = p.join.as_deref().unwrap_or(",");
-                let method = if p.location == "query" { "query" } else { "form" };
+                let method = if p.location == "query" {
+                    "query"
+                } else {
+                    "form"
+                };
                 format!("r.{method}({key:?}, &{v}.join({sep:?}));")
             }
             ("query", _) => format!("r.query({key:?}, {v});"),
             ("form", _) => format!("r.form({key:?}, {v});"),
-            ("json_form", "id_list") => format!("r.form_json({key:?}, &crate::request::IdList({v}))?;"),
+            ("json_form", "id_list") => {
+                format!("r.form_json({key:?}, &crate::request::IdList({v}))?;")
+            }
             ("json_form", _) => format!("r.form_json({key:?}, {v})?;"),
             ("json", "id_list") => format!("r.json({key:?}, &crate::request::IdList({v}))?;"),
             ("json", _) => format!("r.json({key:?}, {v})?;"),
@@ -378,18 +476,30 @@ fn emit_param(out: &mut String, ep: &Endpoint, p: &Param) {
         s
     };
     if let Some(w) = &p.only_when {
-        stmt = format!("if self.{}.as_str() == {:?} {{ {stmt} }}", ident(&w.param), w.is);
+        stmt = format!(
+            "if self.{}.as_str() == {:?} {{ {stmt} }}",
+            ident(&w.param),
+            w.is
+        );
     }
     writeln!(out, "        {stmt}").unwrap();
 }
 
 fn send_fn(out: &mut String, ep: &Endpoint) {
-    let ret = if ep.reply == "()" { "()".to_string() } else { reply_type(ep) };
+    let ret = if ep.reply == "()" {
+        "()".to_string()
+    } else {
+        reply_type(ep)
+    };
     let decode = decode_expr(ep, "reply");
     out.push_str("    /// Sends the request and decodes the reply.\n    ///\n");
     out.push_str("    /// # Errors\n    ///\n    /// [`Error::InvalidInput`](crate::Error::InvalidInput) when a parameter is invalid (nothing is sent),\n");
     out.push_str("    /// otherwise any error of [`Client::execute`](crate::Client::execute) and of decoding the reply.\n");
-    writeln!(out, "    pub fn send(self) -> Result<{ret}, crate::Error> {{").unwrap();
+    writeln!(
+        out,
+        "    pub fn send(self) -> Result<{ret}, crate::Error> {{"
+    )
+    .unwrap();
     out.push_str("        let request = self.request()?;\n        let reply = self.client.execute(&request)?;\n");
     writeln!(out, "        {decode}\n    }}").unwrap();
 }
@@ -406,8 +516,17 @@ fn decode_as(out: &mut String, eps: &[Endpoint]) {
     );
     for ep in eps {
         let decode = decode_expr(ep, "r");
-        let decode = if ep.reply == "()" { decode } else { format!("{decode}.map(drop)") };
-        writeln!(out, "        {:?} => (&{:?}, |r| {decode}),", ep.name, ep.ok).unwrap();
+        let decode = if ep.reply == "()" {
+            decode
+        } else {
+            format!("{decode}.map(drop)")
+        };
+        writeln!(
+            out,
+            "        {:?} => (&{:?}, |r| {decode}),",
+            ep.name, ep.ok
+        )
+        .unwrap();
     }
     out.push_str(
         "        _ => return None,\n    };\n\

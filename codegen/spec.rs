@@ -187,7 +187,10 @@ fn validate(ep: &Endpoint) -> Result<(), String> {
         return Err("name must be snake_case".into());
     }
     if !VERBS.contains(&ep.verb.as_str()) {
-        return Err(format!("unknown verb `{}` (expected one of {VERBS:?})", ep.verb));
+        return Err(format!(
+            "unknown verb `{}` (expected one of {VERBS:?})",
+            ep.verb
+        ));
     }
     if ep.doc.trim().is_empty() {
         return Err("missing doc".into());
@@ -199,7 +202,10 @@ fn validate(ep: &Endpoint) -> Result<(), String> {
         return Err(format!("`ok` has status {bad}, not an HTTP status"));
     }
     if !is_reply_type(&ep.reply) {
-        return Err(format!("reply `{}` is not `()`, `Name` or `Vec<Name>`", ep.reply));
+        return Err(format!(
+            "reply `{}` is not `()`, `Name` or `Vec<Name>`",
+            ep.reply
+        ));
     }
     if ep.reply_first && (ep.reply == "()" || ep.reply.starts_with("Vec<")) {
         return Err("reply_first needs a single element type as reply".into());
@@ -207,7 +213,9 @@ fn validate(ep: &Endpoint) -> Result<(), String> {
     match ep.auth.as_deref() {
         None | Some("required") | Some("optional") => {}
         Some(other) => {
-            return Err(format!("unknown auth `{other}` (expected required or optional)"));
+            return Err(format!(
+                "unknown auth `{other}` (expected required or optional)"
+            ));
         }
     }
 
@@ -233,7 +241,9 @@ fn validate(ep: &Endpoint) -> Result<(), String> {
             match ep.param(name) {
                 Some(p) if p.location == "path" => {}
                 Some(_) => {
-                    return Err(format!("path placeholder `{{{name}}}`: its parameter is not `in = \"path\"`"));
+                    return Err(format!(
+                        "path placeholder `{{{name}}}`: its parameter is not `in = \"path\"`"
+                    ));
                 }
                 None => return Err(format!("path placeholder `{{{name}}}` has no parameter")),
             }
@@ -241,7 +251,10 @@ fn validate(ep: &Endpoint) -> Result<(), String> {
     }
     for p in ep.params.iter().filter(|p| p.location == "path") {
         if !placeholders.contains(p.name.as_str()) {
-            return Err(format!("path parameter `{}` does not appear in path `{}`", p.name, ep.path));
+            return Err(format!(
+                "path parameter `{}` does not appear in path `{}`",
+                p.name, ep.path
+            ));
         }
     }
 
@@ -264,7 +277,9 @@ fn validate(ep: &Endpoint) -> Result<(), String> {
             return Err("body_encoding without an `in = \"body\"` parameter".into());
         }
         if !ENCODINGS.contains(&enc.then.as_str()) || !ENCODINGS.contains(&enc.otherwise.as_str()) {
-            return Err(format!("body_encoding: encodings must be one of {ENCODINGS:?}"));
+            return Err(format!(
+                "body_encoding: encodings must be one of {ENCODINGS:?}"
+            ));
         }
         check_switch(ep, &enc.when).map_err(|e| format!("body_encoding: {e}"))?;
     }
@@ -287,10 +302,18 @@ fn validate(ep: &Endpoint) -> Result<(), String> {
 fn check_switch(ep: &Endpoint, name: &str) -> Result<(), String> {
     match ep.param(name) {
         None => Err(format!("no parameter `{name}`")),
-        Some(p) if matches!(p.ty.as_str(), "string" | "server_role" | "project_role" | "grant_type" | "api_version") => {
+        Some(p)
+            if matches!(
+                p.ty.as_str(),
+                "string" | "server_role" | "project_role" | "grant_type" | "api_version"
+            ) =>
+        {
             Ok(())
         }
-        Some(p) => Err(format!("parameter `{name}` of type {} cannot be compared with a value", p.ty)),
+        Some(p) => Err(format!(
+            "parameter `{name}` of type {} cannot be compared with a value",
+            p.ty
+        )),
     }
 }
 
@@ -299,10 +322,16 @@ fn validate_param(ep: &Endpoint, p: &Param) -> Result<(), String> {
         return Err("name must be snake_case".into());
     }
     if !LOCATIONS.contains(&p.location.as_str()) {
-        return Err(format!("unknown location `{}` (expected one of {LOCATIONS:?})", p.location));
+        return Err(format!(
+            "unknown location `{}` (expected one of {LOCATIONS:?})",
+            p.location
+        ));
     }
     if !TYPES.contains(&p.ty.as_str()) {
-        return Err(format!("unknown type `{}` (expected one of {TYPES:?})", p.ty));
+        return Err(format!(
+            "unknown type `{}` (expected one of {TYPES:?})",
+            p.ty
+        ));
     }
     if p.doc.trim().is_empty() {
         return Err("missing doc".into());
@@ -312,10 +341,14 @@ fn validate_param(ep: &Endpoint, p: &Param) -> Result<(), String> {
     }
     if let Some(src) = &p.source {
         if !SOURCES.contains(&src.as_str()) {
-            return Err(format!("unknown source `{src}` (expected one of {SOURCES:?})"));
+            return Err(format!(
+                "unknown source `{src}` (expected one of {SOURCES:?})"
+            ));
         }
         if p.optional || p.default.is_some() || p.ty != "string" {
-            return Err("a `source` parameter is a plain string, neither optional nor defaulted".into());
+            return Err(
+                "a `source` parameter is a plain string, neither optional nor defaulted".into(),
+            );
         }
     }
     if let Some(d) = &p.default {
@@ -346,10 +379,17 @@ fn validate_param(ep: &Endpoint, p: &Param) -> Result<(), String> {
     if p.keep_null && (p.location != "json" || !(p.optional || p.source.is_some())) {
         return Err("keep_null is for optional or sourced JSON fields".into());
     }
-    if p.skip_empty && !matches!(p.ty.as_str(), "string" | "email" | "string_list" | "id_list") {
+    if p.skip_empty
+        && !matches!(
+            p.ty.as_str(),
+            "string" | "email" | "string_list" | "id_list"
+        )
+    {
         return Err(format!("skip_empty does not apply to type {}", p.ty));
     }
-    if p.join.is_some() && (p.ty != "string_list" || !matches!(p.location.as_str(), "query" | "form")) {
+    if p.join.is_some()
+        && (p.ty != "string_list" || !matches!(p.location.as_str(), "query" | "form"))
+    {
         return Err("join is for string_list query or form values".into());
     }
     if matches!(p.ty.as_str(), "string_list" | "id_list")
@@ -358,7 +398,9 @@ fn validate_param(ep: &Endpoint, p: &Param) -> Result<(), String> {
     {
         return Err("a list in a query or form needs `join`".into());
     }
-    if matches!(p.ty.as_str(), "id_list" | "json") && !matches!(p.location.as_str(), "json" | "json_form") {
+    if matches!(p.ty.as_str(), "id_list" | "json")
+        && !matches!(p.location.as_str(), "json" | "json_form")
+    {
         return Err(format!("type {} only goes in json or json_form", p.ty));
     }
     if let Some(w) = &p.only_when {
@@ -380,9 +422,14 @@ pub fn is_api_version(s: &str) -> bool {
 fn is_reply_type(s: &str) -> bool {
     let name = |t: &str| {
         let mut c = t.chars();
-        matches!(c.next(), Some(f) if f.is_ascii_uppercase()) && c.all(|c| c.is_ascii_alphanumeric())
+        matches!(c.next(), Some(f) if f.is_ascii_uppercase())
+            && c.all(|c| c.is_ascii_alphanumeric())
     };
-    s == "()" || name(s) || s.strip_prefix("Vec<").and_then(|r| r.strip_suffix('>')).is_some_and(name)
+    s == "()"
+        || name(s)
+        || s.strip_prefix("Vec<")
+            .and_then(|r| r.strip_suffix('>'))
+            .is_some_and(name)
 }
 
 /// A default value as the docs show it (`false`, `"v1"`).

@@ -26,11 +26,12 @@ impl Client {
     /// ```
     pub fn resolve_workspace(&self, identifier: &str) -> Result<String, Error> {
         let list = self.get_workspaces().send()?;
-        let found = find_workspace(&list.workspaces, identifier).ok_or_else(|| Error::NotFound {
-            status: 404,
-            message: Some(format!("Workspace not found: {identifier}")),
-            body: serde_json::Value::Null,
-        })?;
+        let found =
+            find_workspace(&list.workspaces, identifier).ok_or_else(|| Error::NotFound {
+                status: 404,
+                message: Some(format!("Workspace not found: {identifier}")),
+                body: serde_json::Value::Null,
+            })?;
         Ok(found.domain.clone())
     }
 
@@ -54,48 +55,68 @@ impl Client {
     /// client.delete_workspace_user("project-1", "wWzKOdx-TiiPV2k7FEu6_w")?;
     /// # Ok(()) }
     /// ```
-    pub fn delete_workspace_user(&self, workspace_domain: &str, user_id: &str) -> Result<(), Error> {
-        let path = |r: &mut RequestBuilder, parts: &[(&'static str, &str)]| -> Result<(), Error> {
-            for (i, (name, value)) in parts.iter().enumerate() {
-                if i % 2 == 0 {
-                    r.literal(value);
-                } else {
-                    r.segment(name, value)?;
-                }
-            }
-            Ok(())
-        };
-        let mut r = RequestBuilder::new("delete_workspace_user", Method::Get, &[200], Auth::Required);
-        path(&mut r, &[("", "/v0/"), ("workspace_domain", workspace_domain), ("", "/users/"), ("user_id", user_id)])?;
-        let user: crate::models::User = self.execute(&r.finish())?.decode()?;
-        for group in user.groups.unwrap_or_default() {
+    pub fn delete_workspace_user(
+        &self,
+        workspace_domain: &str,
+        user_id: &str,
+    ) -> Result<(), Error> {
+        use Part::{Lit, Seg};
+        let ws = Seg("workspace_domain", workspace_domain);
+        let user = Seg("user_id", user_id);
+        let get = request(
+            Method::Get,
+            &[200],
+            &[Lit("/v0/"), ws, Lit("/users/"), user],
+        )?;
+        let found: crate::models::User = self.execute(&get)?.decode()?;
+        for group in found.groups.unwrap_or_default() {
             let Some(group_id) = group.get("id").and_then(|v| v.as_str()) else {
                 continue;
             };
-            let mut r = RequestBuilder::new("delete_workspace_user", Method::Delete, &[204], Auth::Required);
-            path(
-                &mut r,
-                &[
-                    ("", "/v0/"),
-                    ("workspace_domain", workspace_domain),
-                    ("", "/groups/"),
-                    ("group_id", group_id),
-                    ("", "/members/"),
-                    ("user_id", user_id),
-                ],
-            )?;
-            self.execute(&r.finish())?.unit()?;
+            let parts = [
+                Lit("/v0/"),
+                ws,
+                Lit("/groups/"),
+                Seg("group_id", group_id),
+                Lit("/members/"),
+                user,
+            ];
+            self.execute(&request(Method::Delete, &[204], &parts)?)?
+                .unit()?;
         }
-        let mut r = RequestBuilder::new("delete_workspace_user", Method::Delete, &[204], Auth::Required);
-        path(&mut r, &[("", "/v2/workspaces/"), ("workspace_domain", workspace_domain), ("", "/users/"), ("user_id", user_id)])?;
-        self.execute(&r.finish())?.unit()
+        let parts = [Lit("/v2/workspaces/"), ws, Lit("/users/"), user];
+        self.execute(&request(Method::Delete, &[204], &parts)?)?
+            .unit()
     }
+}
+
+/// A piece of a path: a literal, or a value encoded as one segment.
+#[derive(Clone, Copy)]
+enum Part<'a> {
+    Lit(&'static str),
+    Seg(&'static str, &'a str),
+}
+
+fn request(
+    method: Method,
+    ok: &'static [u16],
+    parts: &[Part<'_>],
+) -> Result<crate::Request, Error> {
+    let mut r = RequestBuilder::new("delete_workspace_user", method, ok, Auth::Required);
+    for part in parts {
+        match *part {
+            Part::Lit(s) => r.literal(s),
+            Part::Seg(name, value) => r.segment(name, value)?,
+        }
+    }
+    Ok(r.finish())
 }
 
 fn find_workspace<'a>(list: &'a [Workspace], identifier: &str) -> Option<&'a Workspace> {
     list.iter().find(|w| w.domain == identifier).or_else(|| {
         let wanted = identifier.to_lowercase();
-        list.iter().find(|w| w.title.as_deref().unwrap_or("").to_lowercase() == wanted)
+        list.iter()
+            .find(|w| w.title.as_deref().unwrap_or("").to_lowercase() == wanted)
     })
 }
 

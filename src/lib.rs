@@ -49,7 +49,9 @@ mod types;
 pub mod fake;
 
 pub use auth::{Authenticate, Grant, Tokens};
-pub use client::{Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_API_URL};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_API_URL,
+};
 pub use error::Error;
 pub use operations::OPERATIONS;
 pub use request::{Body, Method, Request};

@@ -288,14 +288,23 @@ impl<'de> Deserialize<'de> for WorkspaceList {
             extra: Map<String, Value>,
         }
         #[derive(Deserialize)]
-        #[serde(untagged, expecting = "a list of workspaces or an object with `workspaces`")]
+        #[serde(
+            untagged,
+            expecting = "a list of workspaces or an object with `workspaces`"
+        )]
         enum Shape {
             List(Vec<Workspace>),
             Object(Object),
         }
         Ok(match Shape::deserialize(d)? {
-            Shape::List(workspaces) => WorkspaceList { workspaces, extra: Map::new() },
-            Shape::Object(o) => WorkspaceList { workspaces: o.workspaces, extra: o.extra },
+            Shape::List(workspaces) => WorkspaceList {
+                workspaces,
+                extra: Map::new(),
+            },
+            Shape::Object(o) => WorkspaceList {
+                workspaces: o.workspaces,
+                extra: o.extra,
+            },
         })
     }
 }
@@ -337,7 +346,10 @@ mod tests {
 
     #[test]
     fn unknown_fields_survive_and_nulls_default() {
-        let u: User = serde_json::from_str(r#"{"id":"u1","email":null,"role_permissions":null,"favourite":{"x":1}}"#).unwrap();
+        let u: User = serde_json::from_str(
+            r#"{"id":"u1","email":null,"role_permissions":null,"favourite":{"x":1}}"#,
+        )
+        .unwrap();
         assert_eq!(u.id, "u1");
         assert_eq!(u.email, None);
         assert!(u.role_permissions.is_empty());
@@ -349,7 +361,9 @@ mod tests {
     #[test]
     fn workspaces_both_shapes() {
         let a: WorkspaceList = serde_json::from_str(r#"[{"domain":"a","title":"A"}]"#).unwrap();
-        let b: WorkspaceList = serde_json::from_str(r#"{"workspaces":[{"domain":"a","title":"A"}],"total":1}"#).unwrap();
+        let b: WorkspaceList =
+            serde_json::from_str(r#"{"workspaces":[{"domain":"a","title":"A"}],"total":1}"#)
+                .unwrap();
         assert_eq!(a.workspaces, b.workspaces);
         assert_eq!(b.extra["total"], 1);
         assert!(serde_json::from_str::<WorkspaceList>("3").is_err());

@@ -9,6 +9,10 @@ impl crate::Reply {
     /// A reply from its parts, as if `operation` had received it (for tests and fuzzing).
     #[doc(hidden)]
     pub fn from_parts(operation: &'static str, status: u16, body: Vec<u8>) -> Self {
-        crate::Reply { operation, status, body }
+        crate::Reply {
+            operation,
+            status,
+            body,
+        }
     }
 }

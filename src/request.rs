@@ -143,14 +143,26 @@ impl fmt::Debug for Request {
         let query: Vec<(&str, &str)> = self
             .query
             .iter()
-            .map(|(k, v)| (*k, if crate::redact::is_secret_key(k) { crate::redact::MARK } else { v.as_str() }))
+            .map(|(k, v)| {
+                (
+                    *k,
+                    if crate::redact::is_secret_key(k) {
+                        crate::redact::MARK
+                    } else {
+                        v.as_str()
+                    },
+                )
+            })
             .collect();
         f.debug_struct("Request")
             .field("operation", &self.operation)
             .field("method", &self.method)
             .field("path", &self.path)
             .field("query", &query)
-            .field("body", &crate::redact::scrub(&String::from_utf8_lossy(self.body.as_bytes())))
+            .field(
+                "body",
+                &crate::redact::scrub(&String::from_utf8_lossy(self.body.as_bytes())),
+            )
             .finish()
     }
 }
@@ -161,7 +173,9 @@ impl fmt::Debug for Request {
 pub(crate) fn form_encode_into(out: &mut String, s: &str) {
     for &b in s.as_bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => push_pct(out, b),
         }
@@ -176,7 +190,9 @@ pub(crate) fn segment_encode_into(out: &mut String, s: &str) {
     for &b in s.as_bytes() {
         match b {
             b'.' if all_dots => push_pct(out, b),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
             _ => push_pct(out, b),
         }
     }
@@ -224,7 +240,12 @@ macro_rules! wire_text_as_str {
         }
     )*};
 }
-wire_text_as_str!(crate::ServerRole, crate::ProjectRole, crate::GrantType, crate::ApiVersion);
+wire_text_as_str!(
+    crate::ServerRole,
+    crate::ProjectRole,
+    crate::GrantType,
+    crate::ApiVersion
+);
 
 /// A list of ids sent as `[{"id": ...}, ...]` (group members).
 pub(crate) struct IdList<'a>(pub &'a [String]);
@@ -256,7 +277,12 @@ pub(crate) struct RequestBuilder {
 }
 
 impl RequestBuilder {
-    pub(crate) fn new(operation: &'static str, method: Method, expected: &'static [u16], auth: Auth) -> Self {
+    pub(crate) fn new(
+        operation: &'static str,
+        method: Method,
+        expected: &'static [u16],
+        auth: Auth,
+    ) -> Self {
         RequestBuilder {
             req: Request {
                 operation,
@@ -279,7 +305,10 @@ impl RequestBuilder {
     /// A path value: required non-empty, encoded as exactly one segment.
     pub(crate) fn segment(&mut self, param: &'static str, value: &str) -> Result<(), Error> {
         if value.is_empty() {
-            return Err(Error::invalid(param, "must not be empty (it is a path segment)"));
+            return Err(Error::invalid(
+                param,
+                "must not be empty (it is a path segment)",
+            ));
         }
         segment_encode_into(&mut self.req.path, value);
         Ok(())
@@ -287,7 +316,10 @@ impl RequestBuilder {
 
     pub(crate) fn tenant(&mut self, client: &Client) -> Result<(), Error> {
         let tenant = client.tenant().ok_or_else(|| {
-            Error::invalid("tenant", "missing tenant: set it on the builder or authenticate first")
+            Error::invalid(
+                "tenant",
+                "missing tenant: set it on the builder or authenticate first",
+            )
         })?;
         self.segment("tenant", &tenant)
     }
@@ -311,7 +343,11 @@ impl RequestBuilder {
     }
 
     /// A form field whose value is compact JSON.
-    pub(crate) fn form_json<V: Serialize + ?Sized>(&mut self, key: &'static str, value: &V) -> Result<(), Error> {
+    pub(crate) fn form_json<V: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &V,
+    ) -> Result<(), Error> {
         let text = serde_json::to_string(value).map_err(|e| Error::invalid(key, e.to_string()))?;
         self.form(key, text.as_str());
         Ok(())
@@ -323,7 +359,11 @@ impl RequestBuilder {
     }
 
     /// A field of the JSON object body, in the order of the calls.
-    pub(crate) fn json<V: Serialize + ?Sized>(&mut self, key: &'static str, value: &V) -> Result<(), Error> {
+    pub(crate) fn json<V: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &V,
+    ) -> Result<(), Error> {
         let buf = self.json.get_or_insert_with(|| String::from("{"));
         if buf.len() > 1 {
             buf.push(',');
@@ -338,7 +378,11 @@ impl RequestBuilder {
     }
 
     /// The whole body is this JSON object.
-    pub(crate) fn json_body(&mut self, key: &'static str, value: &serde_json::Value) -> Result<(), Error> {
+    pub(crate) fn json_body(
+        &mut self,
+        key: &'static str,
+        value: &serde_json::Value,
+    ) -> Result<(), Error> {
         if !value.is_object() {
             return Err(Error::invalid(key, "must be a JSON object"));
         }
@@ -347,9 +391,15 @@ impl RequestBuilder {
     }
 
     /// The whole body is this map, form-encoded as Python `requests` encodes a dict.
-    pub(crate) fn form_body(&mut self, key: &'static str, value: &serde_json::Value) -> Result<(), Error> {
+    pub(crate) fn form_body(
+        &mut self,
+        key: &'static str,
+        value: &serde_json::Value,
+    ) -> Result<(), Error> {
         use serde_json::Value;
-        let map = value.as_object().ok_or_else(|| Error::invalid(key, "must be a JSON object"))?;
+        let map = value
+            .as_object()
+            .ok_or_else(|| Error::invalid(key, "must be a JSON object"))?;
         fn scalar(v: &Value) -> Option<Cow<'_, str>> {
             match v {
                 Value::String(s) => Some(Cow::Borrowed(s)),
@@ -412,7 +462,11 @@ pub(crate) fn exactly_one_of(params: &[(&'static str, bool)]) -> Result<(), Erro
     let reason = if set.is_empty() {
         format!("one of {} must be set", names.join(", "))
     } else {
-        format!("only one of {} may be set, got {}", names.join(", "), set.join(" and "))
+        format!(
+            "only one of {} may be set, got {}",
+            names.join(", "),
+            set.join(" and ")
+        )
     };
     Err(Error::invalid(names.join("/"), reason))
 }
@@ -421,7 +475,12 @@ pub(crate) fn exactly_one_of(params: &[(&'static str, bool)]) -> Result<(), Erro
 /// labels around it, no whitespace. (Python's client drops what fails its looser regex
 /// `[^@]+@[^@]+\.[^@]+`; we refuse it loudly.)
 pub(crate) fn check_email(param: &'static str, email: &str) -> Result<(), Error> {
-    let bad = |why: &str| Err(Error::invalid(param, format!("{email:?} is not an email address: {why}")));
+    let bad = |why: &str| {
+        Err(Error::invalid(
+            param,
+            format!("{email:?} is not an email address: {why}"),
+        ))
+    };
     if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return bad("it contains whitespace");
     }
@@ -435,7 +494,9 @@ pub(crate) fn check_email(param: &'static str, email: &str) -> Result<(), Error>
         return bad("more than one @");
     }
     match domain.rsplit_once('.') {
-        Some((host, tld)) if !host.is_empty() && !tld.is_empty() && !host.starts_with('.') => Ok(()),
+        Some((host, tld)) if !host.is_empty() && !tld.is_empty() && !host.starts_with('.') => {
+            Ok(())
+        }
         _ => bad("the domain needs a dot between non-empty parts"),
     }
 }
@@ -468,7 +529,10 @@ mod tests {
         }
         for bad in ["", "a", "a@b", "@b.c", "a@b@c.d", "a b@c.d", "a@.c", "a@b."] {
             let e = check_email("email", bad).unwrap_err();
-            assert!(matches!(&e, Error::InvalidInput { param, .. } if param == "email"), "{bad}");
+            assert!(
+                matches!(&e, Error::InvalidInput { param, .. } if param == "email"),
+                "{bad}"
+            );
         }
     }
 
@@ -476,7 +540,10 @@ mod tests {
     fn exactly_one() {
         assert!(exactly_one_of(&[("user_id", true), ("group_id", false)]).is_ok());
         let e = exactly_one_of(&[("user_id", false), ("group_id", false)]).unwrap_err();
-        assert_eq!(e.to_string(), "invalid user_id/group_id: one of user_id, group_id must be set");
+        assert_eq!(
+            e.to_string(),
+            "invalid user_id/group_id: one of user_id, group_id must be set"
+        );
         let e = exactly_one_of(&[("user_id", true), ("group_id", true)]).unwrap_err();
         assert!(e.to_string().contains("only one"), "{e}");
     }

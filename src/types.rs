@@ -146,7 +146,10 @@ impl FromStr for ApiVersion {
             "v0" => Ok(ApiVersion::V0),
             "v1" => Ok(ApiVersion::V1),
             "v2" => Ok(ApiVersion::V2),
-            _ => Err(Error::invalid("version", format!("unknown API version {s:?}; expected v0, v1 or v2"))),
+            _ => Err(Error::invalid(
+                "version",
+                format!("unknown API version {s:?}; expected v0, v1 or v2"),
+            )),
         }
     }
 }
@@ -174,8 +177,22 @@ pub struct Timestamp {
 impl Timestamp {
     /// A checked date and time; an impossible one (month 13, February 30th, hour 24) is an
     /// [`Error::InvalidInput`].
-    pub fn new(year: i32, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> Result<Self, Error> {
-        let bad = |what: &str| Err(Error::invalid("date", format!("{what} out of range in {year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}")));
+    pub fn new(
+        year: i32,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+    ) -> Result<Self, Error> {
+        let bad = |what: &str| {
+            Err(Error::invalid(
+                "date",
+                format!(
+                    "{what} out of range in {year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}"
+                ),
+            ))
+        };
         if !(1..=9999).contains(&year) {
             return bad("year");
         }
@@ -188,7 +205,14 @@ impl Timestamp {
         if hour > 23 || minute > 59 || second > 59 {
             return bad("time");
         }
-        Ok(Timestamp { year, month, day, hour, minute, second })
+        Ok(Timestamp {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+        })
     }
 
     /// The UTC date and time of a `SystemTime` (sub-seconds dropped).
@@ -200,19 +224,30 @@ impl Timestamp {
         let days = (secs / 86_400) as i64;
         let rem = secs % 86_400;
         let (y, m, d) = civil_from_days(days);
-        Timestamp::new(y as i32, m, d, (rem / 3600) as u8, (rem / 60 % 60) as u8, (rem % 60) as u8)
+        Timestamp::new(
+            y as i32,
+            m,
+            d,
+            (rem / 3600) as u8,
+            (rem / 60 % 60) as u8,
+            (rem % 60) as u8,
+        )
     }
 
     /// Now, in UTC.
     pub fn now() -> Self {
-        Timestamp::from_system_time(SystemTime::now()).expect("the clock is after 1970 and before 10000")
+        Timestamp::from_system_time(SystemTime::now())
+            .expect("the clock is after 1970 and before 10000")
     }
 
     /// This time plus a duration (whole seconds).
     pub fn plus(self, d: Duration) -> Result<Self, Error> {
         let days = days_from_civil(self.year as i64, self.month, self.day);
-        let secs = days * 86_400 + self.hour as i64 * 3600 + self.minute as i64 * 60 + self.second as i64;
-        let total = secs.checked_add(d.as_secs() as i64).ok_or_else(|| Error::invalid("date", "overflow"))?;
+        let secs =
+            days * 86_400 + self.hour as i64 * 3600 + self.minute as i64 * 60 + self.second as i64;
+        let total = secs
+            .checked_add(d.as_secs() as i64)
+            .ok_or_else(|| Error::invalid("date", "overflow"))?;
         Timestamp::from_system_time(UNIX_EPOCH + Duration::from_secs(total.max(0) as u64))
     }
 }
@@ -269,16 +304,38 @@ impl FromStr for Timestamp {
 
     /// Parses `%Y-%m-%dT%H:%M:%S` (a space instead of the `T` is accepted).
     fn from_str(s: &str) -> Result<Self, Error> {
-        let bad = || Error::invalid("date", format!("{s:?} is not of the form YYYY-MM-DDTHH:MM:SS"));
+        let bad = || {
+            Error::invalid(
+                "date",
+                format!("{s:?} is not of the form YYYY-MM-DDTHH:MM:SS"),
+            )
+        };
         let b = s.as_bytes();
-        if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') || b[13] != b':' || b[16] != b':' {
+        if b.len() != 19
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !(b[10] == b'T' || b[10] == b' ')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(bad());
         }
         let num = |r: std::ops::Range<usize>| -> Result<u32, Error> {
             let part = &s[r];
-            if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().map_err(|_| bad()) } else { Err(bad()) }
+            if part.bytes().all(|c| c.is_ascii_digit()) {
+                part.parse().map_err(|_| bad())
+            } else {
+                Err(bad())
+            }
         };
-        Timestamp::new(num(0..4)? as i32, num(5..7)? as u8, num(8..10)? as u8, num(11..13)? as u8, num(14..16)? as u8, num(17..19)? as u8)
+        Timestamp::new(
+            num(0..4)? as i32,
+            num(5..7)? as u8,
+            num(8..10)? as u8,
+            num(11..13)? as u8,
+            num(14..16)? as u8,
+            num(17..19)? as u8,
+        )
     }
 }
 
@@ -310,16 +367,32 @@ mod tests {
 
     #[test]
     fn from_system_time_and_plus() {
-        let t = Timestamp::from_system_time(UNIX_EPOCH + Duration::from_secs(1_389_256_800)).unwrap();
+        let t =
+            Timestamp::from_system_time(UNIX_EPOCH + Duration::from_secs(1_389_256_800)).unwrap();
         assert_eq!(t.to_string(), "2014-01-09T08:40:00");
-        assert_eq!(t.plus(Duration::from_secs(86_400 * 23)).unwrap().to_string(), "2014-02-01T08:40:00");
+        assert_eq!(
+            t.plus(Duration::from_secs(86_400 * 23))
+                .unwrap()
+                .to_string(),
+            "2014-02-01T08:40:00"
+        );
     }
 
     #[test]
     fn parse_rejects_garbage() {
-        for bad in ["", "2014-01-09", "2014-13-09T08:40:00", "2014-01-09T24:00:00", "2014-0a-09T08:40:00", "+014-01-09T08:40:00"] {
+        for bad in [
+            "",
+            "2014-01-09",
+            "2014-13-09T08:40:00",
+            "2014-01-09T24:00:00",
+            "2014-0a-09T08:40:00",
+            "+014-01-09T08:40:00",
+        ] {
             let e = bad.parse::<Timestamp>().unwrap_err();
-            assert!(matches!(e, Error::InvalidInput { ref param, .. } if param == "date"), "{bad}: {e}");
+            assert!(
+                matches!(e, Error::InvalidInput { ref param, .. } if param == "date"),
+                "{bad}: {e}"
+            );
         }
         assert!("2016-02-29 23:59:59".parse::<Timestamp>().is_ok());
     }

@@ -31,7 +31,9 @@ fn good_with(from: &str, to: &str) -> String {
 fn generates_method_builder_and_operation_list() {
     let code = generator::generate(GOOD).unwrap();
     assert!(code.starts_with("// @generated"));
-    assert!(code.contains("pub fn get_thing(&self, thing_id: impl Into<String>) -> crate::operations::GetThing<'_>"));
+    assert!(code.contains(
+        "pub fn get_thing(&self, thing_id: impl Into<String>) -> crate::operations::GetThing<'_>"
+    ));
     assert!(code.contains("pub fn deep(mut self, v: bool) -> Self"));
     assert!(code.contains(r#"r.segment("thing_id", &self.thing_id)?;"#));
     assert!(code.contains(r#"r.query("deep", &self.deep);"#));
@@ -44,30 +46,48 @@ fn generates_method_builder_and_operation_list() {
 #[test]
 fn refuses_unknown_verb() {
     let e = err(&good_with(r#"verb = "GET""#, r#"verb = "FETCH""#));
-    assert!(e.contains("endpoint `get_thing`") && e.contains("unknown verb `FETCH`"), "{e}");
+    assert!(
+        e.contains("endpoint `get_thing`") && e.contains("unknown verb `FETCH`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn refuses_unknown_location_and_type() {
     let e = err(&good_with(r#"in = "query""#, r#"in = "header""#));
-    assert!(e.contains("endpoint `get_thing`: parameter `deep`: unknown location `header`"), "{e}");
+    assert!(
+        e.contains("endpoint `get_thing`: parameter `deep`: unknown location `header`"),
+        "{e}"
+    );
     let e = err(&good_with(r#"type = "bool""#, r#"type = "float""#));
     assert!(e.contains("parameter `deep`: unknown type `float`"), "{e}");
 }
 
 #[test]
 fn refuses_placeholder_without_parameter_and_the_reverse() {
-    let e = err(&good_with("/things/{thing_id}", "/things/{thing_id}/{part}"));
-    assert!(e.contains("endpoint `get_thing`: path placeholder `{part}` has no parameter"), "{e}");
+    let e = err(&good_with(
+        "/things/{thing_id}",
+        "/things/{thing_id}/{part}",
+    ));
+    assert!(
+        e.contains("endpoint `get_thing`: path placeholder `{part}` has no parameter"),
+        "{e}"
+    );
     let e = err(&good_with("/things/{thing_id}", "/things"));
-    assert!(e.contains("path parameter `thing_id` does not appear in path"), "{e}");
+    assert!(
+        e.contains("path parameter `thing_id` does not appear in path"),
+        "{e}"
+    );
 }
 
 #[test]
 fn refuses_duplicates() {
     let twice = format!("{GOOD}\n{}", GOOD.replace("Get a thing.", "Again."));
     let e = err(&twice);
-    assert!(e.contains("endpoint `get_thing`: duplicate endpoint name"), "{e}");
+    assert!(
+        e.contains("endpoint `get_thing`: duplicate endpoint name"),
+        "{e}"
+    );
     let e = err(&good_with(r#"name = "deep""#, r#"name = "thing_id""#));
     assert!(e.contains("duplicate parameter `thing_id`"), "{e}");
 }
@@ -83,9 +103,15 @@ fn refuses_missing_docs() {
 #[test]
 fn refuses_unknown_keys_and_missing_fields_naming_the_entry() {
     let e = err(&good_with("ok = [200]", "ok = [200]\ncolour = \"red\""));
-    assert!(e.contains("endpoint `get_thing`") && e.contains("colour"), "{e}");
+    assert!(
+        e.contains("endpoint `get_thing`") && e.contains("colour"),
+        "{e}"
+    );
     let e = err(&good_with("reply = \"User\"\n", ""));
-    assert!(e.contains("endpoint `get_thing`") && e.contains("reply"), "{e}");
+    assert!(
+        e.contains("endpoint `get_thing`") && e.contains("reply"),
+        "{e}"
+    );
     let e = err(&good_with(r#"name = "get_thing""#, ""));
     assert!(e.contains("endpoint #1 (no name)"), "{e}");
 }
@@ -93,9 +119,15 @@ fn refuses_unknown_keys_and_missing_fields_naming_the_entry() {
 #[test]
 fn refuses_inconsistent_parameters() {
     let e = err(&good_with("default = false", "default = \"no\""));
-    assert!(e.contains("parameter `deep`: default \"no\" does not fit type bool"), "{e}");
+    assert!(
+        e.contains("parameter `deep`: default \"no\" does not fit type bool"),
+        "{e}"
+    );
     let e = err(&good_with(r#"example = "t1", "#, ""));
-    assert!(e.contains("parameter `thing_id`: a required parameter needs an `example`"), "{e}");
+    assert!(
+        e.contains("parameter `thing_id`: a required parameter needs an `example`"),
+        "{e}"
+    );
     let e = err(&good_with("ok = [200]", "ok = [999]"));
     assert!(e.contains("status 999"), "{e}");
     let e = err(&good_with(r#"in = "query""#, r#"in = "json""#));
@@ -104,7 +136,8 @@ fn refuses_inconsistent_parameters() {
 
 #[test]
 fn the_real_table_generates() {
-    let table = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/endpoints.toml")).unwrap();
+    let table =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/endpoints.toml")).unwrap();
     let code = generator::generate(&table).unwrap();
     assert_eq!(code.matches("crate::Operation { name:").count(), 36);
 }

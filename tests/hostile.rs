@@ -152,20 +152,48 @@ fn reply_bodies() -> impl Strategy<Value = Vec<u8>> {
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes();
     let reply = Reply::from_parts("get_groups", 200, body);
-    let e = squirro_user_api::operations::decode_as("get_groups", &reply).unwrap().unwrap_err();
-    assert!(matches!(e, Error::Transport { status: Some(200), .. } | Error::Decode { .. }), "{e}");
+    let e = squirro_user_api::operations::decode_as("get_groups", &reply)
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Transport {
+                status: Some(200),
+                ..
+            } | Error::Decode { .. }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
 fn error_reply_keeps_status_message_and_body() {
-    let reply = Reply::from_parts("create_group", 409, br#"{"error": "Group name already in use", "code": 7}"#.to_vec());
-    let e = squirro_user_api::operations::decode_as("create_group", &reply).unwrap().unwrap_err();
+    let reply = Reply::from_parts(
+        "create_group",
+        409,
+        br#"{"error": "Group name already in use", "code": 7}"#.to_vec(),
+    );
+    let e = squirro_user_api::operations::decode_as("create_group", &reply)
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(e, Error::Conflict { status: 409, .. }), "{e:?}");
     assert_eq!(e.message(), Some("Group name already in use"));
     assert_eq!(e.body().unwrap()["code"], 7);
     let reply = Reply::from_parts("get_users", 200, b"<html>oops</html>".to_vec());
-    let e = squirro_user_api::operations::decode_as("get_users", &reply).unwrap().unwrap_err();
-    assert!(matches!(e, Error::Transport { status: Some(200), .. }), "{e:?}");
+    let e = squirro_user_api::operations::decode_as("get_users", &reply)
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Transport {
+                status: Some(200),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("<html>oops</html>"), "{e}");
 }
 
@@ -185,24 +213,72 @@ fn invalid_input_is_refused_before_sending() {
         other => panic!("expected invalid input, got {other:?}"),
     };
     assert!(param(c.add_user().email("not-an-email").send().unwrap_err()).starts_with("email: "));
-    assert!(param(c.add_project_member("p", ProjectRole::Member).send().unwrap_err()).starts_with("user_id/group_id: one of"));
     assert!(
-        param(c.add_project_member("p", ProjectRole::Member).user_id("u").group_id("g").send().unwrap_err())
-            .starts_with("user_id/group_id: only one")
+        param(
+            c.add_project_member("p", ProjectRole::Member)
+                .send()
+                .unwrap_err()
+        )
+        .starts_with("user_id/group_id: one of")
     );
-    assert!(param(c.get_user_data("").send().unwrap_err()).starts_with("user_id: must not be empty"));
-    assert!(param(c.delete_workspace_user("", "u").unwrap_err()).starts_with("workspace_domain: "));
-    assert!(param("superuser".parse::<ServerRole>().unwrap_err()).starts_with("role: unknown value \"superuser\""));
-    assert!(param("owner".parse::<ProjectRole>().unwrap_err()).starts_with("role: "));
-    assert!(param(c.update_user_data("u", serde_json::json!([1])).send().unwrap_err()).starts_with("changes: must be a JSON object"));
     assert!(
-        param(c.update_user_data("u", serde_json::json!({"a": {"b": 1}})).api_version(ApiVersion::V0).send().unwrap_err())
-            .starts_with("changes.a: a nested object cannot be form-encoded")
+        param(
+            c.add_project_member("p", ProjectRole::Member)
+                .user_id("u")
+                .group_id("g")
+                .send()
+                .unwrap_err()
+        )
+        .starts_with("user_id/group_id: only one")
+    );
+    assert!(
+        param(c.get_user_data("").send().unwrap_err()).starts_with("user_id: must not be empty")
+    );
+    assert!(param(c.delete_workspace_user("", "u").unwrap_err()).starts_with("workspace_domain: "));
+    assert!(
+        param("superuser".parse::<ServerRole>().unwrap_err())
+            .starts_with("role: unknown value \"superuser\"")
+    );
+    assert!(param("owner".parse::<ProjectRole>().unwrap_err()).starts_with("role: "));
+    assert!(
+        param(
+            c.update_user_data("u", serde_json::json!([1]))
+                .send()
+                .unwrap_err()
+        )
+        .starts_with("changes: must be a JSON object")
+    );
+    assert!(
+        param(
+            c.update_user_data("u", serde_json::json!({"a": {"b": 1}}))
+                .api_version(ApiVersion::V0)
+                .send()
+                .unwrap_err()
+        )
+        .starts_with("changes.a: a nested object cannot be form-encoded")
     );
     // Settings too.
-    assert!(param(Client::builder().cluster("ftp://x").build().unwrap_err()).starts_with("cluster: "));
-    assert!(param(Client::builder().cluster("https://x").tenant("").build().unwrap_err()).starts_with("tenant: "));
+    assert!(
+        param(Client::builder().cluster("ftp://x").build().unwrap_err()).starts_with("cluster: ")
+    );
+    assert!(
+        param(
+            Client::builder()
+                .cluster("https://x")
+                .tenant("")
+                .build()
+                .unwrap_err()
+        )
+        .starts_with("tenant: ")
+    );
     // And with no token at all, nothing is sent either.
-    let anon = Client::builder().user_api_url("http://127.0.0.1:9").tenant("acme").build().unwrap();
-    assert!(matches!(anon.get_users().send().unwrap_err(), Error::Authentication { status: None, .. }));
+    let anon = Client::builder()
+        .user_api_url("http://127.0.0.1:9")
+        .tenant("acme")
+        .build()
+        .unwrap();
+    assert!(matches!(
+        anon.get_users().send().unwrap_err(),
+        Error::Authentication { status: None, .. }
+    ));
 }

@@ -24,17 +24,26 @@ fn expected_table() -> String {
 
 #[test]
 fn readme_method_table_matches_endpoints_toml() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme.find(START).expect("README has the methods:start marker") + START.len();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find(START)
+        .expect("README has the methods:start marker")
+        + START.len();
     let end = readme.find(END).expect("README has the methods:end marker");
     let actual = readme[start..end].trim();
     let expected = expected_table();
-    assert_eq!(actual, expected.trim(), "README method table is stale; replace it with:\n{expected}");
+    assert_eq!(
+        actual,
+        expected.trim(),
+        "README method table is stale; replace it with:\n{expected}"
+    );
 }
 
 #[test]
 fn readme_keeps_its_two_commands() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     assert!(readme.contains("cargo run --example quickstart"));
     assert!(readme.contains("cargo test"));
 }

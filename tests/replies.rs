@@ -34,28 +34,40 @@ fn users_and_custom_values() {
 
 #[test]
 fn groups_and_members() {
-    let g: Group = decode(json!({"id": "1jo", "name": "Team East", "members": [user_json()], "projects": ["p"]}));
+    let g: Group = decode(
+        json!({"id": "1jo", "name": "Team East", "members": [user_json()], "projects": ["p"]}),
+    );
     assert_eq!(g.members[0].email.as_deref(), Some("user01@example.com"));
     let m: ProjectMemberList = decode(json!({"members": [{
         "email": "user01@example.com", "full_name": "User 1", "member_id": "H5Qv", "member_type": "user",
         "server_role": "user", "project_role": "reader", "project_id": "2sic", "permissions": ["items.read.*"]
     }]}));
-    assert_eq!(m.members[0].role(), Some(squirro_user_api::ProjectRole::Reader));
+    assert_eq!(
+        m.members[0].role(),
+        Some(squirro_user_api::ProjectRole::Reader)
+    );
     assert_eq!(m.members[0].permissions, ["items.read.*"]);
 }
 
 #[test]
 fn authentications_grants_tokens() {
-    let a: Authentication = decode(json!({"access_secret": "secret", "access_secret_expires": "2014-01-09T08:40:00",
+    let a: Authentication = decode(
+        json!({"access_secret": "secret", "access_secret_expires": "2014-01-09T08:40:00",
         "access_token": "token", "access_token_expires": "2014-01-09T08:40:00", "display_name": "John Smith",
-        "service_user": "1234567", "state": "ok"}));
+        "service_user": "1234567", "state": "ok"}),
+    );
     assert_eq!(a.access_token.as_deref(), Some("token"));
     assert_eq!(a.state.as_deref(), Some("ok"));
     let debug = format!("{a:?}");
-    assert!(!debug.contains("\"token\"") && !debug.contains("\"secret\""), "{debug}");
+    assert!(
+        !debug.contains("\"token\"") && !debug.contains("\"secret\""),
+        "{debug}"
+    );
 
-    let gl: GrantList = decode(json!({"grants": [{"created_at": "2012-12-21 16:00:01", "valid_to": "2022-12-21 16:00:01",
-        "id": "yL0d", "type": "user"}]}));
+    let gl: GrantList = decode(
+        json!({"grants": [{"created_at": "2012-12-21 16:00:01", "valid_to": "2022-12-21 16:00:01",
+        "id": "yL0d", "type": "user"}]}),
+    );
     assert_eq!(gl.grants[0].r#type.as_deref(), Some("user"));
     let ng: NewGrant = decode(json!({"id": "yL0d", "refresh_token": "b4c7440364afb80c2"}));
     assert!(!format!("{ng:?}").contains("b4c7440364afb80c2"));
@@ -72,13 +84,20 @@ fn authentications_grants_tokens() {
 
 #[test]
 fn workspaces() {
-    let w: WorkspaceList = decode(json!([{"domain": "other-project", "title": "Other Project"}, {"domain": "project-1", "title": "Project 1"}]));
+    let w: WorkspaceList = decode(
+        json!([{"domain": "other-project", "title": "Other Project"}, {"domain": "project-1", "title": "Project 1"}]),
+    );
     assert_eq!(w.workspaces[1].domain, "project-1");
-    let w: WorkspaceList = decode(json!({"workspaces": [{"domain": "project-1", "title": "Project 1", "projects": []}]}));
+    let w: WorkspaceList = decode(
+        json!({"workspaces": [{"domain": "project-1", "title": "Project 1", "projects": []}]}),
+    );
     assert_eq!(w.workspaces[0].projects.as_deref(), Some(&[][..]));
-    let users: Vec<WorkspaceUser> = decode(json!([{"id": "wWz", "email": "user@example.com", "role": "admin", "full_name": "User Example"}]));
+    let users: Vec<WorkspaceUser> = decode(
+        json!([{"id": "wWz", "email": "user@example.com", "role": "admin", "full_name": "User Example"}]),
+    );
     assert_eq!(users[0].role.as_deref(), Some("admin"));
-    let ms: Vec<WorkspaceMembership> = decode(json!([{"user_id": "wWz", "workspace": "project-1"}]));
+    let ms: Vec<WorkspaceMembership> =
+        decode(json!([{"user_id": "wWz", "workspace": "project-1"}]));
     assert_eq!(ms[0].workspace.as_deref(), Some("project-1"));
 }
 

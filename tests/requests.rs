@@ -35,29 +35,69 @@ fn when() -> Timestamp {
 #[test]
 fn users() {
     let c = client();
-    snap!("get_user_data", c, c.get_user_data("H5Qv-WhgSBGW0WL8xolSCQ"));
-    snap!("get_user_data_all", c, c.get_user_data("H5Qv-WhgSBGW0WL8xolSCQ").include_projects(true).api_version(ApiVersion::V0));
-    snap!("update_user_data", c, c.update_user_data("H5Qv", json!({"full_name": "Jane Doe", "score": 5, "tags": ["a", "b"]})));
+    snap!(
+        "get_user_data",
+        c,
+        c.get_user_data("H5Qv-WhgSBGW0WL8xolSCQ")
+    );
+    snap!(
+        "get_user_data_all",
+        c,
+        c.get_user_data("H5Qv-WhgSBGW0WL8xolSCQ")
+            .include_projects(true)
+            .api_version(ApiVersion::V0)
+    );
+    snap!(
+        "update_user_data",
+        c,
+        c.update_user_data(
+            "H5Qv",
+            json!({"full_name": "Jane Doe", "score": 5, "tags": ["a", "b"]})
+        )
+    );
     snap!(
         "update_user_data_form",
         c,
         c.update_user_data("H5Qv", json!({"full_name": "Jane Doe", "score": 5, "active": true, "tags": ["a", "b"], "gone": null}))
             .api_version(ApiVersion::V0)
     );
-    snap!("change_user_password", c, c.change_user_password("H5Qv", "old pw", "n3w&pw", "n3w&pw"));
-    snap!("get_users_password_policy", c, c.get_users_password_policy());
+    snap!(
+        "change_user_password",
+        c,
+        c.change_user_password("H5Qv", "old pw", "n3w&pw", "n3w&pw")
+    );
+    snap!(
+        "get_users_password_policy",
+        c,
+        c.get_users_password_policy()
+    );
     snap!("get_users", c, c.get_users());
     snap!("get_users_all", c, c.get_users().include_config(false));
     snap!("add_user", c, c.add_user());
-    snap!("add_user_all", c, c.add_user().email("user01@example.com").password("pw").role(ServerRole::Reader));
+    snap!(
+        "add_user_all",
+        c,
+        c.add_user()
+            .email("user01@example.com")
+            .password("pw")
+            .role(ServerRole::Reader)
+    );
     snap!("delete_user", c, c.delete_user("H5Qv"));
 }
 
 #[test]
 fn authentications() {
     let c = client();
-    snap!("get_authentication", c, c.get_authentication("H5Qv", "facebook"));
-    snap!("new_or_modify_authentication", c, c.new_or_modify_authentication("H5Qv", "facebook", "1234567", "token"));
+    snap!(
+        "get_authentication",
+        c,
+        c.get_authentication("H5Qv", "facebook")
+    );
+    snap!(
+        "new_or_modify_authentication",
+        c,
+        c.new_or_modify_authentication("H5Qv", "facebook", "1234567", "token")
+    );
     snap!(
         "new_or_modify_authentication_all",
         c,
@@ -67,7 +107,11 @@ fn authentications() {
             .access_token_expires(when())
             .access_secret_expires(when())
     );
-    snap!("delete_authentication", c, c.delete_authentication("H5Qv", "facebook"));
+    snap!(
+        "delete_authentication",
+        c,
+        c.delete_authentication("H5Qv", "facebook")
+    );
 }
 
 #[test]
@@ -75,26 +119,68 @@ fn grants_and_sessions() {
     let c = client();
     snap!("new_grant", c, c.new_grant("H5Qv", GrantType::User));
     // for_client_id is only sent for service grants; empty permissions are not sent.
-    snap!("new_grant_user_ignores_for_client_id", c, c.new_grant("H5Qv", GrantType::User).for_client_id("svc").project_permissions(Vec::<String>::new()));
+    snap!(
+        "new_grant_user_ignores_for_client_id",
+        c,
+        c.new_grant("H5Qv", GrantType::User)
+            .for_client_id("svc")
+            .project_permissions(Vec::<String>::new())
+    );
     snap!(
         "new_grant_all",
         c,
-        c.new_grant("H5Qv", GrantType::Service).for_client_id("abdc0183029498f20c38").project_permissions(["items.*", "projects.read.*"])
+        c.new_grant("H5Qv", GrantType::Service)
+            .for_client_id("abdc0183029498f20c38")
+            .project_permissions(["items.*", "projects.read.*"])
     );
-    snap!("delete_grant", c, c.delete_grant("H5Qv", "yL0dnd17RNe9Jpn7uAa8Bw"));
+    snap!(
+        "delete_grant",
+        c,
+        c.delete_grant("H5Qv", "yL0dnd17RNe9Jpn7uAa8Bw")
+    );
     snap!("get_user_grants", c, c.get_user_grants("H5Qv"));
-    snap!("get_session", c, c.get_session("H5Qv", "yL0dnd17RNe9Jpn7uAa8Bw"));
-    snap!("delete_session", c, c.delete_session("H5Qv", "yL0dnd17RNe9Jpn7uAa8Bw"));
+    snap!(
+        "get_session",
+        c,
+        c.get_session("H5Qv", "yL0dnd17RNe9Jpn7uAa8Bw")
+    );
+    snap!(
+        "delete_session",
+        c,
+        c.delete_session("H5Qv", "yL0dnd17RNe9Jpn7uAa8Bw")
+    );
 }
 
 #[test]
 fn projects() {
     let c = client();
-    snap!("get_project_members", c, c.get_project_members("2sic33jZTi-ifflvQAVcfw"));
-    snap!("add_project_member", c, c.add_project_member("2sic33jZTi-ifflvQAVcfw", ProjectRole::Member).user_id("H5Qv"));
-    snap!("add_project_member_group", c, c.add_project_member("2sic33jZTi-ifflvQAVcfw", ProjectRole::Reader).group_id("1jo-Wmmy"));
-    snap!("update_project_member", c, c.update_project_member("2sic33jZTi-ifflvQAVcfw", "H5Qv", ProjectRole::Admin));
-    snap!("delete_project_member", c, c.delete_project_member("2sic33jZTi-ifflvQAVcfw", "H5Qv"));
+    snap!(
+        "get_project_members",
+        c,
+        c.get_project_members("2sic33jZTi-ifflvQAVcfw")
+    );
+    snap!(
+        "add_project_member",
+        c,
+        c.add_project_member("2sic33jZTi-ifflvQAVcfw", ProjectRole::Member)
+            .user_id("H5Qv")
+    );
+    snap!(
+        "add_project_member_group",
+        c,
+        c.add_project_member("2sic33jZTi-ifflvQAVcfw", ProjectRole::Reader)
+            .group_id("1jo-Wmmy")
+    );
+    snap!(
+        "update_project_member",
+        c,
+        c.update_project_member("2sic33jZTi-ifflvQAVcfw", "H5Qv", ProjectRole::Admin)
+    );
+    snap!(
+        "delete_project_member",
+        c,
+        c.delete_project_member("2sic33jZTi-ifflvQAVcfw", "H5Qv")
+    );
 }
 
 #[test]
@@ -102,39 +188,102 @@ fn groups() {
     let c = client();
     snap!("get_groups", c, c.get_groups());
     snap!("create_group", c, c.create_group("Team East"));
-    snap!("create_group_all", c, c.create_group("Team East").members(["5efzuNRpQ266E3O11b0h2w", "H5Qv"]));
+    snap!(
+        "create_group_all",
+        c,
+        c.create_group("Team East")
+            .members(["5efzuNRpQ266E3O11b0h2w", "H5Qv"])
+    );
     snap!("get_group", c, c.get_group("1jo-Wmmy"));
-    snap!("get_group_all", c, c.get_group("1jo-Wmmy").include_projects(true));
+    snap!(
+        "get_group_all",
+        c,
+        c.get_group("1jo-Wmmy").include_projects(true)
+    );
     snap!("update_group", c, c.update_group("1jo-Wmmy", "Team West"));
-    snap!("update_group_all", c, c.update_group("1jo-Wmmy", "Team West").members(["H5Qv"]).projects(json!(["2sic33jZTi-ifflvQAVcfw"])));
+    snap!(
+        "update_group_all",
+        c,
+        c.update_group("1jo-Wmmy", "Team West")
+            .members(["H5Qv"])
+            .projects(json!(["2sic33jZTi-ifflvQAVcfw"]))
+    );
     snap!("delete_group", c, c.delete_group("1jo-Wmmy"));
-    snap!("add_group_member", c, c.add_group_member("1jo-Wmmy", "H5Qv"));
-    snap!("delete_group_member", c, c.delete_group_member("1jo-Wmmy", "H5Qv"));
+    snap!(
+        "add_group_member",
+        c,
+        c.add_group_member("1jo-Wmmy", "H5Qv")
+    );
+    snap!(
+        "delete_group_member",
+        c,
+        c.delete_group_member("1jo-Wmmy", "H5Qv")
+    );
 }
 
 #[test]
 #[allow(deprecated)]
 fn msexchange() {
     let c = client();
-    snap!("get_token_from_msexchuid", c, c.get_token_from_msexchuid("89edf14d-90c4-834d-9efc-cd20a93fc74b"));
-    snap!("get_token_from_msexchuid_token", c, c.get_token_from_msexchuid_token("a.jwt+token/x="));
+    snap!(
+        "get_token_from_msexchuid",
+        c,
+        c.get_token_from_msexchuid("89edf14d-90c4-834d-9efc-cd20a93fc74b")
+    );
+    snap!(
+        "get_token_from_msexchuid_token",
+        c,
+        c.get_token_from_msexchuid_token("a.jwt+token/x=")
+    );
 }
 
 #[test]
 fn signup_and_workspaces() {
     let c = client();
     snap!("signup", c, c.signup("user@example.com", "aSKJL18274!"));
-    snap!("signup_all", c, c.signup("user@example.com", "aSKJL18274!").full_name("Jane Doe"));
+    snap!(
+        "signup_all",
+        c,
+        c.signup("user@example.com", "aSKJL18274!")
+            .full_name("Jane Doe")
+    );
     // Without a token, tenant, client id or secret: nulls are kept, no Authorization header.
-    let bare = Client::builder().cluster("https://squirro.example.com").build().unwrap();
-    snap!("signup_anonymous", bare, bare.signup("user@example.com", "pw"));
+    let bare = Client::builder()
+        .cluster("https://squirro.example.com")
+        .build()
+        .unwrap();
+    snap!(
+        "signup_anonymous",
+        bare,
+        bare.signup("user@example.com", "pw")
+    );
     snap!("get_workspaces", c, c.get_workspaces());
-    snap!("get_workspaces_all", c, c.get_workspaces().include_projects(true).admin_only(true));
+    snap!(
+        "get_workspaces_all",
+        c,
+        c.get_workspaces().include_projects(true).admin_only(true)
+    );
     snap!("create_workspace", c, c.create_workspace("Project 5"));
-    snap!("update_workspace", c, c.update_workspace("workspace-5", "Workspace Five"));
+    snap!(
+        "update_workspace",
+        c,
+        c.update_workspace("workspace-5", "Workspace Five")
+    );
     snap!("delete_workspace", c, c.delete_workspace("workspace-1"));
-    snap!("add_workspace_users", c, c.add_workspace_users("project-1", ["user@example.com", "foo@example.com"], ServerRole::Reader));
-    snap!("set_workspace_user_role", c, c.set_workspace_user_role("project-1", "wWzKOdx-TiiPV2k7FEu6_w", ServerRole::Admin));
+    snap!(
+        "add_workspace_users",
+        c,
+        c.add_workspace_users(
+            "project-1",
+            ["user@example.com", "foo@example.com"],
+            ServerRole::Reader
+        )
+    );
+    snap!(
+        "set_workspace_user_role",
+        c,
+        c.set_workspace_user_role("project-1", "wWzKOdx-TiiPV2k7FEu6_w", ServerRole::Admin)
+    );
     snap!("get_workspace_users", c, c.get_workspace_users("project-1"));
 }
 
@@ -146,20 +295,40 @@ fn authenticate_grants() {
         .client_secret("client-s3cret")
         .build()
         .unwrap();
-    snap!("authenticate_refresh_token", c, c.authenticate(Grant::refresh_token("r3fresh")).tenant("acme"));
-    snap!("authenticate_access_token", c, c.authenticate(Grant::access_token("acc3ss")).tenant("acme"));
+    snap!(
+        "authenticate_refresh_token",
+        c,
+        c.authenticate(Grant::refresh_token("r3fresh"))
+            .tenant("acme")
+    );
+    snap!(
+        "authenticate_access_token",
+        c,
+        c.authenticate(Grant::access_token("acc3ss")).tenant("acme")
+    );
     snap!(
         "authenticate_password",
         c,
-        c.authenticate(Grant::password("admin@example.com", "p@ss word")).tenant("acme").user_information(json!({"ip": "10.0.0.1"}))
+        c.authenticate(Grant::password("admin@example.com", "p@ss word"))
+            .tenant("acme")
+            .user_information(json!({"ip": "10.0.0.1"}))
     );
-    snap!("authenticate_ext_id", c, c.authenticate(Grant::external_id("facebook", "1234567")).tenant("acme"));
+    snap!(
+        "authenticate_ext_id",
+        c,
+        c.authenticate(Grant::external_id("facebook", "1234567"))
+            .tenant("acme")
+    );
 }
 
 #[test]
 fn path_values_are_one_segment() {
     let c = client();
-    snap!("get_user_data_hostile_id", c, c.get_user_data("../x/y?z=1#f é"));
+    snap!(
+        "get_user_data_hostile_id",
+        c,
+        c.get_user_data("../x/y?z=1#f é")
+    );
 }
 
 /// Every method of the table has a snapshot named after it.
@@ -171,6 +340,9 @@ fn every_operation_has_a_snapshot() {
         .map(|op| op.name)
         .filter(|name| !dir.join(format!("requests__{name}.snap")).exists())
         .collect();
-    assert!(missing.is_empty(), "methods without a request snapshot: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "methods without a request snapshot: {missing:?}"
+    );
     assert_eq!(OPERATIONS.len(), 36);
 }
