@@ -512,7 +512,8 @@ fn decode_as(out: &mut String, eps: &[Endpoint]) {
          /// discarding the value: `None` for an unknown method. For tests and fuzzing.\n\
          #[doc(hidden)]\n\
          pub fn decode_as(operation: &str, reply: &crate::Reply) -> Option<Result<(), crate::Error>> {\n\
-         \x20   let (ok, decode): (&[u16], fn(&crate::Reply) -> Result<(), crate::Error>) = match operation {\n",
+         \x20   type Decode = fn(&crate::Reply) -> Result<(), crate::Error>;\n\
+         \x20   let (ok, decode): (&[u16], Decode) = match operation {\n",
     );
     for ep in eps {
         let decode = decode_expr(ep, "r");

@@ -1,0 +1,410 @@
+//! A faithful, stateful fake of the Squirro user API, for tests that need no real cluster.
+//!
+//! [`FakeServer::start`] serves the user API over real HTTP/1.1 (with keep-alive) on
+//! `127.0.0.1` and an ephemeral port, from a background thread, until the handle is dropped.
+//! Point a client at [`FakeServer::url`] as its cluster (the user API lives under
+//! `{url}/api/user`, which [`FakeServer::user_api_url`] gives) and authenticate with the seeded
+//! [`FakeServer::credentials`]: an admin with a password and a refresh token, in tenant `acme`.
+//! Both this crate's client and the official Python client work against it.
+//!
+//! The server keeps its state in memory: tenants and workspaces, users with custom data and
+//! passwords, groups, project members with role-derived permissions, grants and sessions,
+//! external authentications. It answers like the real one: the reply shapes and status codes of
+//! the user API, `{"error": "..."}` bodies with 400 for malformed input, 401 for a missing,
+//! unknown or expired access token, 403 for work a non-admin may not do, 404 for unknown ids and
+//! routes, 405 for wrong methods, 409 for a duplicate email or group name.
+//!
+//! Tests can also make it fail on purpose ([`FakeServer::inject`] a [`Fault`]: a status, a
+//! delay, a dropped connection), let access tokens expire quickly
+//! ([`FakeServerBuilder::access_token_ttl`]) and read what clients sent
+//! ([`FakeServer::journal`]).
+//!
+//! # Example
+//!
+//! ```
+//! use squirro_user_api::fake::{Fault, FakeServer};
+//!
+//! let server = FakeServer::start();
+//! let creds = server.credentials();
+//! let agent: ureq::Agent = ureq::Agent::config_builder()
+//!     .http_status_as_error(false)
+//!     .proxy(None)
+//!     .build()
+//!     .into();
+//!
+//! // Log in with the seeded refresh token.
+//! let mut reply = agent
+//!     .post(format!("{}/oauth2/token", server.user_api_url()))
+//!     .send_form([
+//!         ("grant_type", "refresh_token"),
+//!         ("refresh_token", creds.refresh_token.as_str()),
+//!     ])?;
+//! assert_eq!(reply.status(), 200);
+//! let tokens: serde_json::Value = reply.body_mut().read_json()?;
+//! let access_token = tokens["access_token"].as_str().unwrap();
+//!
+//! // The next request fails with a 503, the one after it works.
+//! server.inject(Fault::status(503).matching("GET", "/users/"));
+//! let url = format!(
+//!     "{}/v0/{}/users/{}",
+//!     server.user_api_url(),
+//!     creds.tenant,
+//!     creds.admin_user_id
+//! );
+//! let auth = format!("Bearer {access_token}");
+//! let mut first = agent.get(&url).header("Authorization", &auth).call()?;
+//! assert_eq!(first.status(), 503);
+//! let error: serde_json::Value = first.body_mut().read_json()?;
+//! assert_eq!(error["error"], "Service Unavailable (injected fault)");
+//! let mut second = agent.get(&url).header("Authorization", &auth).call()?;
+//! assert_eq!(second.status(), 200);
+//! let user: serde_json::Value = second.body_mut().read_json()?;
+//! assert_eq!(user["email"], creds.admin_email.as_str());
+//!
+//! // All three requests were journaled, on one keep-alive connection (each reply was read to
+//! // its end, so ureq could reuse the connection).
+//! let journal = server.journal();
+//! assert_eq!(journal.len(), 3);
+//! assert!(journal.iter().all(|entry| entry.connection == journal[0].connection));
+//! # Ok::<(), ureq::Error>(())
+//! ```
+//!
+//! # What the fake decides where the real server is not documented
+//!
+//! - Projects are not created through the user API: a project exists once it has a member and
+//!   belongs to the tenant it was first used in.
+//! - A login (password or `ext_id` grant) creates a grant of type `user`; sessions are grants, so
+//!   `delete_session` and `delete_grant` revoke the same thing, with its access tokens.
+//! - Passwords must have at least 8 characters (the password policy route says so).
+//! - Only the user themselves may change their password; a wrong current password is a 403.
+//! - `create_workspace` is for admins of their home tenant; the creator becomes the workspace
+//!   admin. Unknown emails given to `add_workspace_users` become users who belong to workspaces
+//!   only.
+//! - The MS Exchange token lookup finds users by their external authentication with service
+//!   `msexchange`.
+
+mod access;
+mod authentications;
+mod clock;
+mod faults;
+mod grants;
+mod groups;
+mod ids;
+mod input;
+mod journal;
+mod listener;
+mod projects;
+mod reply;
+mod routes;
+mod service;
+mod state;
+mod token;
+mod users;
+mod workspaces;
+
+use std::fmt;
+use std::future::IntoFuture;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::sync::watch;
+
+pub use faults::Fault;
+pub use journal::JournalEntry;
+
+use faults::Faults;
+use journal::Journal;
+use listener::{ConnInfo, FakeListener};
+use service::Shared;
+use state::State;
+
+/// How long requests still in flight may finish after shutdown starts; connections still open
+/// then are closed.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// The credentials the server was seeded with.
+///
+/// `Debug` shows the ids and the email but redacts the password, the client secret and the
+/// refresh token.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FakeCredentials {
+    /// The tenant of the admin (`acme`).
+    pub tenant: String,
+    /// The id of the admin user.
+    pub admin_user_id: String,
+    /// The admin's email, which is also the username for a password login.
+    pub admin_email: String,
+    /// The admin's password.
+    pub admin_password: String,
+    /// A refresh token of the admin (a grant of type `user`), valid until the grant is deleted.
+    pub refresh_token: String,
+    /// The OAuth client id the server knows. Clients may also send no client credentials.
+    pub client_id: String,
+    /// The secret of that client.
+    pub client_secret: String,
+}
+
+impl fmt::Debug for FakeCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeCredentials")
+            .field("tenant", &self.tenant)
+            .field("admin_user_id", &self.admin_user_id)
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &"[redacted]")
+            .field("refresh_token", &"[redacted]")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Options for a [`FakeServer`], from [`FakeServer::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// use squirro_user_api::fake::FakeServer;
+///
+/// let server = FakeServer::builder()
+///     .access_token_ttl(Duration::from_millis(200))
+///     .journal(false)
+///     .start()?;
+/// assert!(server.url().starts_with("http://127.0.0.1:"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct FakeServerBuilder {
+    addr: SocketAddr,
+    access_token_ttl: Duration,
+    journal: bool,
+}
+
+impl Default for FakeServerBuilder {
+    fn default() -> FakeServerBuilder {
+        FakeServerBuilder {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            access_token_ttl: Duration::from_secs(3600),
+            journal: true,
+        }
+    }
+}
+
+impl FakeServerBuilder {
+    /// The address to listen on; default `127.0.0.1:0` (an ephemeral port).
+    pub fn addr(mut self, addr: SocketAddr) -> FakeServerBuilder {
+        self.addr = addr;
+        self
+    }
+
+    /// How long an access token is valid; default one hour. A request with an expired token is
+    /// answered 401, so clients must refresh. Refresh tokens do not expire.
+    pub fn access_token_ttl(mut self, ttl: Duration) -> FakeServerBuilder {
+        self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Whether to keep the [journal](FakeServer::journal) of requests; default `true`. Turn it
+    /// off for long benchmarks, as it keeps every request in memory.
+    pub fn journal(mut self, enabled: bool) -> FakeServerBuilder {
+        self.journal = enabled;
+        self
+    }
+
+    /// Binds the address and starts serving from a background thread.
+    ///
+    /// # Errors
+    ///
+    /// When the address cannot be bound (e.g. it is in use) or the thread or its runtime cannot
+    /// be started.
+    pub fn start(self) -> io::Result<FakeServer> {
+        let std_listener = std::net::TcpListener::bind(self.addr)?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _context = runtime.enter();
+            tokio::net::TcpListener::from_std(std_listener)?
+        };
+
+        let (state, seed) = State::seeded(self.access_token_ttl);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            faults: Faults::default(),
+            journal: Journal::new(self.journal),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let thread = std::thread::Builder::new()
+            .name(format!("squirro-fake-server-{}", addr.port()))
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || serve(runtime, listener, shared, stopped)
+            })?;
+
+        let url = format!("http://{addr}");
+        Ok(FakeServer {
+            user_api_url: format!("{url}/api/user"),
+            url,
+            addr,
+            credentials: FakeCredentials {
+                tenant: seed.tenant,
+                admin_user_id: seed.admin_user_id,
+                admin_email: seed.admin_email,
+                admin_password: seed.admin_password,
+                refresh_token: seed.refresh_token,
+                client_id: seed.client_id,
+                client_secret: seed.client_secret,
+            },
+            shared,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// The server thread: serves until told to stop, lets requests in flight finish for a short
+/// grace period, then drops the runtime, which closes whatever is still open.
+fn serve(
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    stopped: watch::Receiver<bool>,
+) {
+    let mut graceful = stopped.clone();
+    let mut deadline = stopped;
+    runtime.block_on(async move {
+        let app = Router::new()
+            .fallback(service::handle)
+            .with_state(shared)
+            .into_make_service_with_connect_info::<ConnInfo>();
+        let server =
+            axum::serve(FakeListener::new(listener), app).with_graceful_shutdown(async move {
+                // An error means the handle is gone: stop as well.
+                let _ = graceful.wait_for(|stop| *stop).await;
+            });
+        let grace_over = async move {
+            let _ = deadline.wait_for(|stop| *stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            _ = server.into_future() => {}
+            () = grace_over => {}
+        }
+    });
+}
+
+/// A running fake user API; it stops when dropped or [shut down](FakeServer::shutdown).
+///
+/// See the [module documentation](self) for an example.
+pub struct FakeServer {
+    url: String,
+    user_api_url: String,
+    addr: SocketAddr,
+    credentials: FakeCredentials,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for FakeServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeServer")
+            .field("url", &self.url)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakeServer {
+    /// Starts a server on `127.0.0.1` and an ephemeral port with the default options.
+    ///
+    /// # Panics
+    ///
+    /// When it cannot bind a loopback port or start its thread; use
+    /// [`FakeServer::builder`]`().start()` to get the error instead.
+    pub fn start() -> FakeServer {
+        match FakeServer::builder().start() {
+            Ok(server) => server,
+            Err(e) => panic!("cannot start the fake Squirro user API: {e}"),
+        }
+    }
+
+    /// Options for a server: address, access token lifetime, journal.
+    pub fn builder() -> FakeServerBuilder {
+        FakeServerBuilder::default()
+    }
+
+    /// The cluster base URL, e.g. `http://127.0.0.1:40123` (no trailing `/`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The user API base URL: [`url`](FakeServer::url) followed by `/api/user`.
+    pub fn user_api_url(&self) -> &str {
+        &self.user_api_url
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The seeded tenant, admin and OAuth client.
+    pub fn credentials(&self) -> &FakeCredentials {
+        &self.credentials
+    }
+
+    /// Makes the next matching requests fail as the [`Fault`] says.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.faults.push(fault);
+    }
+
+    /// Removes the injected faults not yet used up.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
+    }
+
+    /// The requests received so far, in the order they were answered (empty when the journal
+    /// is [disabled](FakeServerBuilder::journal)).
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.shared.journal.entries()
+    }
+
+    /// Forgets the requests received so far.
+    pub fn clear_journal(&self) {
+        self.shared.journal.clear();
+    }
+
+    /// Makes every access token issued so far expired, as if their lifetime had passed: the
+    /// next request with one is answered 401 (refresh tokens keep working).
+    pub fn expire_access_tokens(&self) {
+        self.shared.state().expire_access_tokens();
+    }
+
+    /// Stops the server: no new connections, requests in flight get a short grace period
+    /// (idle keep-alive connections are closed at once), then the thread ends. Dropping the
+    /// server does the same.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        // Fails only when the server thread is already gone.
+        let _ = self.stop.send(true);
+        if let Some(thread) = self.thread.take() {
+            // A panic in the server thread has already been reported by it.
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}

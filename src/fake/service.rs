@@ -1,0 +1,212 @@
+//! The one HTTP handler: reads the request, applies an injected fault, routes it, answers,
+//! and writes the journal.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State as AxumState};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use serde_json::json;
+
+use super::faults::{Fault, FaultAction, Faults};
+use super::input::{parse_pairs, BodyKind, Input, Pairs};
+use super::journal::{redact_authorization, Journal, JournalEntry};
+use super::listener::ConnInfo;
+use super::reply::{json_response, ApiError};
+use super::routes::{dispatch, Route};
+use super::state::State;
+
+/// The largest request body read (1 MiB); a larger one is answered 413.
+const MAX_BODY: usize = 1 << 20;
+
+/// What the server thread and the handle share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) state: Mutex<State>,
+    pub(crate) faults: Faults,
+    pub(crate) journal: Journal,
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Serves every request (it is the router's fallback: routing is done by [`Route::parse`], so
+/// that unknown routes and wrong methods get JSON errors too).
+pub(crate) async fn handle(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    request: Request,
+) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or("");
+    let fault = shared.faults.take(parts.method.as_str(), path);
+
+    let (body, response) = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(body) => {
+            let response = respond(
+                &shared,
+                fault,
+                &parts.method,
+                path,
+                query,
+                &parts.headers,
+                &body,
+            )
+            .await;
+            (body, response)
+        }
+        Err(e) => {
+            let error = ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("cannot read the body: {e}"),
+            );
+            (Bytes::new(), Some(error.into_response()))
+        }
+    };
+
+    if shared.journal.enabled() {
+        shared.journal.push(JournalEntry {
+            method: parts.method.to_string(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers: journal_headers(&parts.headers),
+            body: body.to_vec(),
+            peer: conn.peer,
+            connection: conn.id,
+            status: response.as_ref().map(|r| r.status().as_u16()),
+        });
+    }
+    response.unwrap_or_else(|| {
+        conn.kill();
+        Response::new(Body::empty())
+    })
+}
+
+/// The reply to a request after its fault, `None` when the connection is to be dropped.
+async fn respond(
+    shared: &Shared,
+    fault: Option<Fault>,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Option<Response<Body>> {
+    let (before, after) = match fault {
+        Some(f) if f.after_handling => (None, Some(f.action)),
+        Some(f) => (Some(f.action), None),
+        None => (None, None),
+    };
+    let handled = match before {
+        Some(FaultAction::Drop) => return None,
+        Some(action @ FaultAction::Status { .. }) => return Some(fault_response(&action)),
+        Some(FaultAction::Delay(duration)) => {
+            tokio::time::sleep(duration).await;
+            serve(shared, method, path, query, headers, body)
+        }
+        None => serve(shared, method, path, query, headers, body),
+    };
+    match after {
+        None => Some(handled),
+        Some(FaultAction::Drop) => None,
+        Some(FaultAction::Delay(duration)) => {
+            tokio::time::sleep(duration).await;
+            Some(handled)
+        }
+        Some(action) => Some(fault_response(&action)),
+    }
+}
+
+/// Routes and handles a request against the state.
+fn serve(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    query: &str,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response<Body> {
+    let route = match Route::parse(path) {
+        Ok(route) => route,
+        Err(e) => return e.into_response(),
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let input = Input {
+        query: Pairs(parse_pairs(query)),
+        kind: BodyKind::from_content_type(content_type),
+        body: body.clone(),
+    };
+    let mut st = shared.state();
+    let auth = bearer_token(headers).and_then(|token| {
+        st.check_access_token(token)
+            .map_err(|problem| ApiError::unauthorized(problem.message()))
+    });
+    match dispatch(&route, method, &mut st, auth, &input) {
+        Ok(reply) => reply.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The bearer token of the `Authorization` header, or the 401 for its absence.
+fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing access token"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("invalid access token"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::unauthorized(
+            "expected an Authorization: Bearer token",
+        )),
+    }
+}
+
+/// The reply of a status fault.
+fn fault_response(action: &FaultAction) -> Response<Body> {
+    let FaultAction::Status {
+        status,
+        retry_after,
+    } = *action
+    else {
+        return Response::new(Body::empty());
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let reason = status.canonical_reason().unwrap_or("error");
+    let mut response = json_response(
+        status,
+        &json!({ "error": format!("{reason} (injected fault)") }),
+    );
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+fn journal_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            let value = if name == header::AUTHORIZATION {
+                redact_authorization(&value)
+            } else {
+                value.into_owned()
+            };
+            (name.as_str().to_owned(), value)
+        })
+        .collect()
+}

@@ -1,0 +1,807 @@
+//! The in-memory model of the user API: tenants and workspaces, users, groups, project
+//! memberships, grants (which are also the sessions), access tokens and external
+//! authentications. Handlers lock it, check and change it, and render replies from it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{json, Map, Value};
+
+use super::clock::{format_datetime, GRANT_VALIDITY};
+use super::ids::Rng;
+
+/// The shortest password the fake accepts (its password policy).
+pub(crate) const MIN_PASSWORD_LENGTH: usize = 8;
+
+/// Access tokens are swept of expired ones when there are more than this many.
+const ACCESS_TOKEN_SWEEP: usize = 4096;
+
+/// A server role, which is also a workspace role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Role {
+    Reader,
+    Demo,
+    User,
+    Admin,
+}
+
+impl Role {
+    pub(crate) const NAMES: &'static str = "admin, user, demo, reader";
+
+    pub(crate) fn parse(name: &str) -> Option<Role> {
+        match name {
+            "admin" => Some(Role::Admin),
+            "user" => Some(Role::User),
+            "demo" => Some(Role::Demo),
+            "reader" => Some(Role::Reader),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+            Role::Demo => "demo",
+            Role::Reader => "reader",
+        }
+    }
+}
+
+/// A role in a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum ProjectRole {
+    Reader,
+    Member,
+    Admin,
+}
+
+const READER_PERMISSIONS: &[&str] = &[
+    "fingerprints.read.*",
+    "fingerprints.write.create.adhoc",
+    "items.read.*",
+    "previews.read.*",
+    "projects.read.*",
+    "savedsearches.read.*",
+    "scores.read.*",
+    "signals.read.*",
+    "sources.read.*",
+];
+const MEMBER_PERMISSIONS: &[&str] = &[
+    "fingerprints.*",
+    "items.*",
+    "previews.*",
+    "projects.read.*",
+    "projects.write.*",
+    "savedsearches.*",
+    "scores.*",
+    "signals.*",
+    "sources.*",
+];
+const ADMIN_PERMISSIONS: &[&str] = &[
+    "fingerprints.*",
+    "items.*",
+    "previews.*",
+    "projects.*",
+    "savedsearches.*",
+    "scores.*",
+    "signals.*",
+    "sources.*",
+];
+
+impl ProjectRole {
+    pub(crate) const NAMES: &'static str = "reader, member, admin";
+
+    pub(crate) fn parse(name: &str) -> Option<ProjectRole> {
+        match name {
+            "reader" => Some(ProjectRole::Reader),
+            "member" => Some(ProjectRole::Member),
+            "admin" => Some(ProjectRole::Admin),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ProjectRole::Reader => "reader",
+            ProjectRole::Member => "member",
+            ProjectRole::Admin => "admin",
+        }
+    }
+
+    /// The permissions a member has in the project: from the project role, raised to the
+    /// admin list for a server admin and capped at the reader list for a server reader or demo.
+    pub(crate) fn permissions(self, server_role: Option<Role>) -> &'static [&'static str] {
+        let effective = match server_role {
+            Some(Role::Admin) => ProjectRole::Admin,
+            Some(Role::Reader | Role::Demo) => ProjectRole::Reader,
+            _ => self,
+        };
+        match effective {
+            ProjectRole::Reader => READER_PERMISSIONS,
+            ProjectRole::Member => MEMBER_PERMISSIONS,
+            ProjectRole::Admin => ADMIN_PERMISSIONS,
+        }
+    }
+}
+
+/// A tenant; a workspace is a tenant with a title and members from other tenants.
+#[derive(Debug)]
+pub(crate) struct Tenant {
+    pub(crate) seq: u64,
+    /// `Some` for a workspace.
+    pub(crate) title: Option<String>,
+    /// Workspace members (user id to role), besides the users whose home tenant this is.
+    pub(crate) members: BTreeMap<String, Role>,
+}
+
+#[derive(Debug)]
+pub(crate) struct User {
+    pub(crate) id: String,
+    pub(crate) seq: u64,
+    /// The home tenant.
+    pub(crate) tenant: String,
+    pub(crate) email: String,
+    pub(crate) full_name: Option<String>,
+    /// The role in the home tenant.
+    pub(crate) role: Role,
+    pub(crate) password: Option<String>,
+    /// Values set with update_user_data, returned at the top level of the user.
+    pub(crate) custom: Map<String, Value>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub(crate) id: String,
+    pub(crate) seq: u64,
+    pub(crate) tenant: String,
+    pub(crate) name: String,
+    pub(crate) members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MemberKind {
+    User,
+    Group,
+}
+
+#[derive(Debug)]
+pub(crate) struct ProjectMember {
+    pub(crate) kind: MemberKind,
+    pub(crate) id: String,
+    pub(crate) role: ProjectRole,
+}
+
+/// Projects are not created through the user API: one exists once it has a member, and
+/// belongs to the tenant it was first used in.
+#[derive(Debug)]
+pub(crate) struct Project {
+    pub(crate) tenant: String,
+    pub(crate) members: Vec<ProjectMember>,
+}
+
+/// A grant: a refresh token for a user. Sessions are grants too (a password login creates one),
+/// so `/users/{u}/sessions/{id}` reads and deletes grants.
+#[derive(Debug)]
+pub(crate) struct Grant {
+    pub(crate) id: String,
+    pub(crate) user_id: String,
+    /// `user` or `service`.
+    pub(crate) kind: String,
+    pub(crate) client_id: Option<String>,
+    pub(crate) for_client_id: Option<String>,
+    pub(crate) project_permissions: Option<Vec<String>>,
+    pub(crate) refresh_token: String,
+    pub(crate) created_at: SystemTime,
+}
+
+#[derive(Debug)]
+struct AccessToken {
+    grant_id: String,
+    user_id: String,
+    expires_at: Instant,
+}
+
+/// An external authentication of a user with a service (keyed by user and service).
+#[derive(Debug, Clone)]
+pub(crate) struct Authentication {
+    pub(crate) service_user: String,
+    pub(crate) access_token: String,
+    pub(crate) access_secret: Option<String>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) access_token_expires: Option<String>,
+    pub(crate) access_secret_expires: Option<String>,
+}
+
+impl Authentication {
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "access_secret": self.access_secret,
+            "access_secret_expires": self.access_secret_expires,
+            "access_token": self.access_token,
+            "access_token_expires": self.access_token_expires,
+            "display_name": self.display_name,
+            "service_user": self.service_user,
+            "state": "ok",
+        })
+    }
+}
+
+/// The identity behind a valid access token.
+#[derive(Debug, Clone)]
+pub(crate) struct Actor {
+    pub(crate) user_id: String,
+    pub(crate) grant_id: String,
+}
+
+/// Why an access token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenProblem {
+    Unknown,
+    Expired,
+}
+
+impl TokenProblem {
+    pub(crate) fn message(self) -> &'static str {
+        match self {
+            TokenProblem::Unknown => "invalid access token",
+            TokenProblem::Expired => "access token expired",
+        }
+    }
+}
+
+/// What the server was seeded with (see `FakeCredentials`).
+#[derive(Debug, Clone)]
+pub(crate) struct Seed {
+    pub(crate) tenant: String,
+    pub(crate) admin_user_id: String,
+    pub(crate) admin_email: String,
+    pub(crate) admin_password: String,
+    pub(crate) refresh_token: String,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct State {
+    rng: Rng,
+    seq: u64,
+    access_token_ttl: Duration,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: String,
+    pub(crate) tenants: HashMap<String, Tenant>,
+    pub(crate) users: HashMap<String, User>,
+    pub(crate) groups: HashMap<String, Group>,
+    pub(crate) projects: HashMap<String, Project>,
+    pub(crate) grants: HashMap<String, Grant>,
+    refresh_tokens: HashMap<String, String>,
+    access_tokens: HashMap<String, AccessToken>,
+    /// Keyed by (user id, service).
+    pub(crate) authentications: BTreeMap<(String, String), Authentication>,
+}
+
+impl State {
+    /// A state with one tenant, its admin, an OAuth client and a refresh token for the admin.
+    pub(crate) fn seeded(access_token_ttl: Duration) -> (State, Seed) {
+        let mut rng = Rng::new();
+        let client_id = format!("fake-client-{}", &rng.token()[..8]);
+        let client_secret = rng.token();
+        let mut state = State {
+            rng,
+            seq: 0,
+            access_token_ttl,
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            tenants: HashMap::new(),
+            users: HashMap::new(),
+            groups: HashMap::new(),
+            projects: HashMap::new(),
+            grants: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            access_tokens: HashMap::new(),
+            authentications: BTreeMap::new(),
+        };
+        let tenant = "acme".to_owned();
+        state.add_tenant(&tenant, None);
+        let admin_email = "admin@acme.example".to_owned();
+        let admin_password = format!("pw-{}", &state.rng.token()[..24]);
+        let admin_user_id = state.add_user(
+            &tenant,
+            &admin_email,
+            Some("Acme Admin".to_owned()),
+            Role::Admin,
+            Some(admin_password.clone()),
+        );
+        let grant_id = state.add_grant(&admin_user_id, "user", None, None, None);
+        let refresh_token = state.grants[&grant_id].refresh_token.clone();
+        let seed = Seed {
+            tenant,
+            admin_user_id,
+            admin_email,
+            admin_password,
+            refresh_token,
+            client_id,
+            client_secret,
+        };
+        (state, seed)
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    pub(crate) fn new_id(&mut self) -> String {
+        self.rng.id()
+    }
+
+    // ----- tenants -----
+
+    pub(crate) fn add_tenant(&mut self, domain: &str, title: Option<String>) {
+        let seq = self.next_seq();
+        self.tenants.insert(
+            domain.to_owned(),
+            Tenant {
+                seq,
+                title,
+                members: BTreeMap::new(),
+            },
+        );
+    }
+
+    /// `base` made into a tenant domain (lowercase letters, digits and dashes) not yet in use.
+    pub(crate) fn unique_domain(&self, base: &str) -> String {
+        let mut slug = String::new();
+        for c in base.chars().flat_map(char::to_lowercase) {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c);
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        let slug = match slug.trim_end_matches('-') {
+            "" => "workspace".to_owned(),
+            s => s.to_owned(),
+        };
+        if !self.tenants.contains_key(&slug) {
+            return slug;
+        }
+        (2..)
+            .map(|n| format!("{slug}-{n}"))
+            .find(|candidate| !self.tenants.contains_key(candidate))
+            .unwrap_or(slug)
+    }
+
+    /// The role of a user in a tenant: their home role, or their workspace role.
+    pub(crate) fn role_in(&self, user_id: &str, tenant: &str) -> Option<Role> {
+        let user = self.users.get(user_id)?;
+        if user.tenant == tenant && self.tenants.contains_key(tenant) {
+            return Some(user.role);
+        }
+        self.tenants.get(tenant)?.members.get(user_id).copied()
+    }
+
+    /// Users of a tenant (home users, then workspace members), oldest first.
+    pub(crate) fn tenant_users(&self, tenant: &str) -> Vec<&User> {
+        let mut users: Vec<&User> = self
+            .users
+            .values()
+            .filter(|u| self.role_in(&u.id, tenant).is_some())
+            .collect();
+        users.sort_by_key(|u| u.seq);
+        users
+    }
+
+    /// Removes a workspace and what lives in it: its groups and projects.
+    pub(crate) fn remove_tenant(&mut self, domain: &str) {
+        self.tenants.remove(domain);
+        self.groups.retain(|_, g| g.tenant != domain);
+        self.projects.retain(|_, p| p.tenant != domain);
+    }
+
+    // ----- users -----
+
+    pub(crate) fn add_user(
+        &mut self,
+        tenant: &str,
+        email: &str,
+        full_name: Option<String>,
+        role: Role,
+        password: Option<String>,
+    ) -> String {
+        let id = self.new_id();
+        let seq = self.next_seq();
+        self.users.insert(
+            id.clone(),
+            User {
+                id: id.clone(),
+                seq,
+                tenant: tenant.to_owned(),
+                email: email.to_owned(),
+                full_name,
+                role,
+                password,
+                custom: Map::new(),
+            },
+        );
+        id
+    }
+
+    /// Emails are unique on the server, compared case-insensitively.
+    pub(crate) fn user_by_email(&self, email: &str) -> Option<&User> {
+        self.users
+            .values()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+    }
+
+    /// Removes a user and everything that refers to them.
+    pub(crate) fn remove_user(&mut self, user_id: &str) {
+        self.users.remove(user_id);
+        for tenant in self.tenants.values_mut() {
+            tenant.members.remove(user_id);
+        }
+        for group in self.groups.values_mut() {
+            group.members.retain(|m| m != user_id);
+        }
+        for project in self.projects.values_mut() {
+            project
+                .members
+                .retain(|m| !(m.kind == MemberKind::User && m.id == user_id));
+        }
+        let grants: Vec<String> = self
+            .grants
+            .values()
+            .filter(|g| g.user_id == user_id)
+            .map(|g| g.id.clone())
+            .collect();
+        for grant in grants {
+            self.remove_grant(&grant);
+        }
+        self.authentications.retain(|(user, _), _| user != user_id);
+    }
+
+    /// Groups of a tenant containing the user, oldest first.
+    pub(crate) fn user_groups(&self, tenant: &str, user_id: &str) -> Vec<&Group> {
+        let mut groups: Vec<&Group> = self
+            .groups
+            .values()
+            .filter(|g| g.tenant == tenant && g.members.iter().any(|m| m == user_id))
+            .collect();
+        groups.sort_by_key(|g| g.seq);
+        groups
+    }
+
+    /// A user as the API shows it in lists: `email, full_name, id, role, role_permissions,
+    /// tenant`, with the role they have in `tenant`.
+    pub(crate) fn user_json(&self, user: &User, tenant: &str) -> Value {
+        let role = self.role_in(&user.id, tenant).unwrap_or(user.role);
+        json!({
+            "email": user.email,
+            "full_name": user.full_name,
+            "id": user.id,
+            "role": role.as_str(),
+            "role_permissions": [role.as_str()],
+            "tenant": tenant,
+        })
+    }
+
+    /// A user with their custom values (when `custom`), their groups in `tenant`, and, when
+    /// asked, their projects there.
+    pub(crate) fn user_detail_json(
+        &self,
+        user: &User,
+        tenant: &str,
+        custom: bool,
+        include_projects: bool,
+    ) -> Value {
+        let mut value = self.user_json(user, tenant);
+        let Value::Object(map) = &mut value else {
+            return value;
+        };
+        if custom {
+            for (key, v) in &user.custom {
+                map.insert(key.clone(), v.clone());
+            }
+        }
+        let groups: Vec<Value> = self
+            .user_groups(tenant, &user.id)
+            .into_iter()
+            .map(|g| json!({ "id": g.id, "name": g.name }))
+            .collect();
+        map.insert("groups".to_owned(), Value::Array(groups));
+        if include_projects {
+            let group_ids: Vec<&str> = self
+                .user_groups(tenant, &user.id)
+                .into_iter()
+                .map(|g| g.id.as_str())
+                .collect();
+            let projects = self.projects_json(tenant, |m| match m.kind {
+                MemberKind::User => m.id == user.id,
+                MemberKind::Group => group_ids.contains(&m.id.as_str()),
+            });
+            map.insert("projects".to_owned(), projects);
+        }
+        value
+    }
+
+    // ----- groups and projects -----
+
+    pub(crate) fn add_group(&mut self, tenant: &str, name: String, members: Vec<String>) -> String {
+        let id = self.new_id();
+        let seq = self.next_seq();
+        self.groups.insert(
+            id.clone(),
+            Group {
+                id: id.clone(),
+                seq,
+                tenant: tenant.to_owned(),
+                name,
+                members,
+            },
+        );
+        id
+    }
+
+    /// The project, created empty in `tenant` when it has never been used.
+    pub(crate) fn project_mut(&mut self, tenant: &str, project_id: &str) -> &mut Project {
+        self.projects
+            .entry(project_id.to_owned())
+            .or_insert_with(|| Project {
+                tenant: tenant.to_owned(),
+                members: Vec::new(),
+            })
+    }
+
+    pub(crate) fn group_json(&self, group: &Group, include_projects: bool) -> Value {
+        let members: Vec<Value> = group
+            .members
+            .iter()
+            .filter_map(|id| self.users.get(id))
+            .map(|u| self.user_json(u, &group.tenant))
+            .collect();
+        let mut value = json!({ "id": group.id, "name": group.name, "members": members });
+        if include_projects {
+            let projects = self.projects_json(&group.tenant, |m| {
+                m.kind == MemberKind::Group && m.id == group.id
+            });
+            value["projects"] = projects;
+        }
+        value
+    }
+
+    /// `[{"id", "role"}]` of the projects of `tenant` where a member matching `is_member` is,
+    /// with the highest role among them; sorted by project id.
+    fn projects_json(&self, tenant: &str, is_member: impl Fn(&ProjectMember) -> bool) -> Value {
+        let mut projects: Vec<(&String, ProjectRole)> = self
+            .projects
+            .iter()
+            .filter(|(_, p)| p.tenant == tenant)
+            .filter_map(|(id, p)| {
+                let best = p
+                    .members
+                    .iter()
+                    .filter(|m| is_member(m))
+                    .map(|m| m.role)
+                    .max()?;
+                Some((id, best))
+            })
+            .collect();
+        projects.sort();
+        Value::Array(
+            projects
+                .into_iter()
+                .map(|(id, role)| json!({ "id": id, "role": role.as_str() }))
+                .collect(),
+        )
+    }
+
+    /// A project member as `get_project_members` shows it.
+    pub(crate) fn member_json(
+        &self,
+        project_id: &str,
+        tenant: &str,
+        member: &ProjectMember,
+    ) -> Value {
+        match member.kind {
+            MemberKind::User => {
+                let user = self.users.get(&member.id);
+                let server_role = self.role_in(&member.id, tenant);
+                json!({
+                    "email": user.map(|u| u.email.as_str()),
+                    "full_name": user.and_then(|u| u.full_name.as_deref()),
+                    "member_id": member.id,
+                    "member_type": "user",
+                    "server_role": server_role.map(Role::as_str),
+                    "project_role": member.role.as_str(),
+                    "project_id": project_id,
+                    "permissions": member.role.permissions(server_role),
+                })
+            }
+            MemberKind::Group => {
+                let name = self.groups.get(&member.id).map(|g| g.name.as_str());
+                json!({
+                    "email": null,
+                    "full_name": name,
+                    "name": name,
+                    "member_id": member.id,
+                    "member_type": "group",
+                    "server_role": null,
+                    "project_role": member.role.as_str(),
+                    "project_id": project_id,
+                    "permissions": member.role.permissions(None),
+                })
+            }
+        }
+    }
+
+    // ----- grants, sessions and tokens -----
+
+    pub(crate) fn add_grant(
+        &mut self,
+        user_id: &str,
+        kind: &str,
+        client_id: Option<&str>,
+        for_client_id: Option<&str>,
+        project_permissions: Option<Vec<String>>,
+    ) -> String {
+        let id = self.new_id();
+        let refresh_token = self.rng.token();
+        self.refresh_tokens
+            .insert(refresh_token.clone(), id.clone());
+        self.grants.insert(
+            id.clone(),
+            Grant {
+                id: id.clone(),
+                user_id: user_id.to_owned(),
+                kind: kind.to_owned(),
+                client_id: client_id.map(str::to_owned),
+                for_client_id: for_client_id.map(str::to_owned),
+                project_permissions,
+                refresh_token,
+                created_at: SystemTime::now(),
+            },
+        );
+        id
+    }
+
+    /// Removes a grant: its refresh token and every access token issued from it stop working.
+    pub(crate) fn remove_grant(&mut self, grant_id: &str) {
+        if let Some(grant) = self.grants.remove(grant_id) {
+            self.refresh_tokens.remove(&grant.refresh_token);
+            self.access_tokens.retain(|_, t| t.grant_id != grant_id);
+        }
+    }
+
+    pub(crate) fn grant_by_refresh_token(&self, refresh_token: &str) -> Option<&Grant> {
+        self.grants.get(self.refresh_tokens.get(refresh_token)?)
+    }
+
+    /// A new access token for a grant, valid for the configured time.
+    pub(crate) fn issue_access_token(&mut self, grant_id: &str) -> String {
+        let now = Instant::now();
+        if self.access_tokens.len() > ACCESS_TOKEN_SWEEP {
+            self.access_tokens.retain(|_, t| t.expires_at > now);
+        }
+        let user_id = self
+            .grants
+            .get(grant_id)
+            .map(|g| g.user_id.clone())
+            .unwrap_or_default();
+        let token = self.rng.token();
+        self.access_tokens.insert(
+            token.clone(),
+            AccessToken {
+                grant_id: grant_id.to_owned(),
+                user_id,
+                expires_at: now + self.access_token_ttl,
+            },
+        );
+        token
+    }
+
+    /// Who an access token belongs to; an expired token is forgotten.
+    pub(crate) fn check_access_token(&mut self, token: &str) -> Result<Actor, TokenProblem> {
+        let entry = self.access_tokens.get(token).ok_or(TokenProblem::Unknown)?;
+        if entry.expires_at <= Instant::now() {
+            self.access_tokens.remove(token);
+            return Err(TokenProblem::Expired);
+        }
+        Ok(Actor {
+            user_id: entry.user_id.clone(),
+            grant_id: entry.grant_id.clone(),
+        })
+    }
+
+    /// Makes every access token expired now (refresh tokens keep working).
+    pub(crate) fn expire_access_tokens(&mut self) {
+        let now = Instant::now();
+        for token in self.access_tokens.values_mut() {
+            token.expires_at = now;
+        }
+    }
+
+    /// A grant as `get_user_grants` lists it.
+    pub(crate) fn grant_json(grant: &Grant) -> Value {
+        json!({
+            "created_at": format_datetime(grant.created_at),
+            "valid_to": format_datetime(grant.created_at + GRANT_VALIDITY),
+            "id": grant.id,
+            "type": grant.kind,
+        })
+    }
+
+    /// A grant as `get_session` shows it.
+    pub(crate) fn session_json(grant: &Grant) -> Value {
+        let mut value = State::grant_json(grant);
+        value["user_id"] = json!(grant.user_id);
+        value["client_id"] = json!(grant.client_id);
+        value["for_client_id"] = json!(grant.for_client_id);
+        value["project_permissions"] = json!(grant.project_permissions);
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_state_has_a_usable_admin() {
+        let (mut state, seed) = State::seeded(Duration::from_secs(60));
+        assert_eq!(
+            state.role_in(&seed.admin_user_id, &seed.tenant),
+            Some(Role::Admin)
+        );
+        let grant = state.grant_by_refresh_token(&seed.refresh_token).unwrap();
+        let grant_id = grant.id.clone();
+        let token = state.issue_access_token(&grant_id);
+        assert_eq!(
+            state.check_access_token(&token).unwrap().user_id,
+            seed.admin_user_id
+        );
+        state.remove_grant(&grant_id);
+        assert_eq!(
+            state.check_access_token(&token).unwrap_err(),
+            TokenProblem::Unknown
+        );
+        assert!(state.grant_by_refresh_token(&seed.refresh_token).is_none());
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let (mut state, seed) = State::seeded(Duration::ZERO);
+        let grant_id = state
+            .grant_by_refresh_token(&seed.refresh_token)
+            .unwrap()
+            .id
+            .clone();
+        let token = state.issue_access_token(&grant_id);
+        assert_eq!(
+            state.check_access_token(&token).unwrap_err(),
+            TokenProblem::Expired
+        );
+    }
+
+    #[test]
+    fn domains_are_slugs_and_unique() {
+        let (mut state, _) = State::seeded(Duration::from_secs(60));
+        assert_eq!(state.unique_domain("Project 5!"), "project-5");
+        assert_eq!(state.unique_domain("ACME"), "acme-2");
+        assert_eq!(state.unique_domain("  "), "workspace");
+        state.add_tenant("workspace", Some("w".into()));
+        assert_eq!(state.unique_domain("***"), "workspace-2");
+    }
+
+    #[test]
+    fn permissions_follow_project_and_server_roles() {
+        assert!(ProjectRole::Member
+            .permissions(Some(Role::User))
+            .contains(&"projects.write.*"));
+        assert!(!ProjectRole::Member
+            .permissions(Some(Role::Reader))
+            .contains(&"items.*"));
+        assert!(ProjectRole::Reader
+            .permissions(Some(Role::Admin))
+            .contains(&"projects.*"));
+    }
+}
