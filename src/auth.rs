@@ -7,6 +7,7 @@ use crate::transport::Outgoing;
 use crate::{Client, Error, Request};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, RwLock};
+use std::time::Instant;
 
 /// The credentials of an authentication (`grant_type` of `POST /oauth2/token`).
 /// `Debug` never shows the secrets.
@@ -44,11 +45,17 @@ impl Grant {
     }
     /// A password grant.
     pub fn password(username: impl Into<String>, password: impl Into<String>) -> Self {
-        Grant::Password { username: username.into(), password: password.into() }
+        Grant::Password {
+            username: username.into(),
+            password: password.into(),
+        }
     }
     /// An external id grant.
     pub fn external_id(auth_service: impl Into<String>, auth_user: impl Into<String>) -> Self {
-        Grant::ExternalId { auth_service: auth_service.into(), auth_user: auth_user.into() }
+        Grant::ExternalId {
+            auth_service: auth_service.into(),
+            auth_user: auth_user.into(),
+        }
     }
 }
 
@@ -58,10 +65,15 @@ impl fmt::Debug for Grant {
         match self {
             Grant::RefreshToken(_) => f.debug_tuple("RefreshToken").field(&r).finish(),
             Grant::AccessToken(_) => f.debug_tuple("AccessToken").field(&r).finish(),
-            Grant::Password { username, .. } => {
-                f.debug_struct("Password").field("username", username).field("password", &r).finish()
-            }
-            Grant::ExternalId { auth_service, auth_user } => f
+            Grant::Password { username, .. } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("password", &r)
+                .finish(),
+            Grant::ExternalId {
+                auth_service,
+                auth_user,
+            } => f
                 .debug_struct("ExternalId")
                 .field("auth_service", auth_service)
                 .field("auth_user", auth_user)
@@ -122,7 +134,12 @@ impl TokenState {
         on_refresh: Option<crate::client::TokenCallback>,
     ) -> Self {
         TokenState {
-            state: RwLock::new(State { access_token, refresh_token, tenant, session: None }),
+            state: RwLock::new(State {
+                access_token,
+                refresh_token,
+                tenant,
+                session: None,
+            }),
             refresh: Mutex::new(()),
             on_refresh,
         }
@@ -136,19 +153,30 @@ impl TokenState {
         self.refresh.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn adopt(&self, reply: TokenReply) {
-        let tokens = {
-            let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
-            if s.tenant.is_none() {
-                s.tenant = reply.info.tenant.clone().filter(|t| !t.is_empty());
-            }
-            s.access_token = reply.access_token;
-            s.refresh_token = reply.refresh_token;
-            s.session = Some(reply.info);
-            Tokens { access_token: s.access_token.clone(), refresh_token: s.refresh_token.clone() }
-        };
+    /// Keeps the tokens and session facts of a token reply; returns the tokens for
+    /// [`notify`](Self::notify). A reply without a refresh token keeps `kept_refresh` (the
+    /// token the grant used), so a refresh can never leave the client unable to refresh.
+    fn adopt(&self, reply: TokenReply, kept_refresh: Option<String>) -> Tokens {
+        let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+        if s.tenant.is_none() {
+            s.tenant = reply.info.tenant.clone().filter(|t| !t.is_empty());
+        }
+        s.access_token = reply.access_token;
+        s.refresh_token = reply
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .or(kept_refresh);
+        s.session = Some(reply.info);
+        Tokens {
+            access_token: s.access_token.clone(),
+            refresh_token: s.refresh_token.clone(),
+        }
+    }
+
+    /// Calls the caller's callback with new tokens; never under a lock, so it may use the client.
+    pub(crate) fn notify(&self, tokens: &Tokens) {
         if let Some(cb) = &self.on_refresh {
-            cb(&tokens);
+            cb(tokens);
         }
     }
 }
@@ -181,7 +209,12 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn authenticate(&self, grant: Grant) -> Authenticate<'_> {
-        Authenticate { client: self, grant, tenant: None, user_information: None }
+        Authenticate {
+            client: self,
+            grant,
+            tenant: None,
+            user_information: None,
+        }
     }
 
     /// The session facts of the last authentication (user id, tenant, role, permissions,
@@ -194,7 +227,10 @@ impl Client {
     /// [`ClientBuilder::on_token_refresh`](crate::ClientBuilder::on_token_refresh)).
     pub fn tokens(&self) -> Tokens {
         let s = self.inner.tokens.snapshot();
-        Tokens { access_token: s.access_token, refresh_token: s.refresh_token }
+        Tokens {
+            access_token: s.access_token,
+            refresh_token: s.refresh_token,
+        }
     }
 }
 
@@ -252,7 +288,11 @@ impl Authenticate<'_> {
             r.form_json("user_information", info)?;
         }
         let nonempty = |name: &'static str, v: &str| {
-            if v.is_empty() { Err(Error::invalid(name, "must not be empty")) } else { Ok(()) }
+            if v.is_empty() {
+                Err(Error::invalid(name, "must not be empty"))
+            } else {
+                Ok(())
+            }
         };
         match &self.grant {
             Grant::AccessToken(t) => {
@@ -265,7 +305,10 @@ impl Authenticate<'_> {
                 r.form("grant_type", "refresh_token");
                 r.form("refresh_token", t.as_str());
             }
-            Grant::ExternalId { auth_service, auth_user } => {
+            Grant::ExternalId {
+                auth_service,
+                auth_user,
+            } => {
                 nonempty("auth_service", auth_service)?;
                 nonempty("auth_user", auth_user)?;
                 r.form("grant_type", "ext_id");
@@ -282,29 +325,65 @@ impl Authenticate<'_> {
         Ok(r.finish())
     }
 
-    /// Sends the token request and keeps the tokens.
+    /// Sends the token request and keeps the tokens, the session facts (see
+    /// [`Client::session`]) and the tenant (when the client has none), then calls the
+    /// [`on_token_refresh`](crate::ClientBuilder::on_token_refresh) callback. Retried like an
+    /// idempotent request, within the retry policy's deadline.
     ///
     /// # Errors
     ///
     /// A 400 is [`Error::Client`]; 403, 404 and 410 are [`Error::Authentication`]; any other
     /// non-200 is [`Error::UnknownStatus`]; plus the transport's errors.
     pub fn send(self) -> Result<SessionInfo, Error> {
+        let client = self.client;
+        let (info, tokens) = self.send_until(client.inner.transport.retry.deadline_from_now())?;
+        client.inner.tokens.notify(&tokens);
+        Ok(info)
+    }
+
+    /// [`send`](Self::send) without the callback, bounded by `deadline`.
+    pub(crate) fn send_until(
+        self,
+        deadline: Option<Instant>,
+    ) -> Result<(SessionInfo, Tokens), Error> {
+        let inner = &self.client.inner;
         if let Some(t) = &self.tenant {
-            let mut s = self.client.inner.tokens.state.write().unwrap_or_else(|e| e.into_inner());
-            s.tenant = Some(t.clone());
+            inner
+                .tokens
+                .state
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .tenant = Some(t.clone());
         }
         let request = self.request()?;
         let url = self.client.url(&request);
-        let reply = self.client.inner.transport.send(&Outgoing { url: &url, request: &request, bearer: None })?;
+        let out = Outgoing {
+            url: &url,
+            request: &request,
+            bearer: None,
+            idempotent: true,
+        };
+        let reply = inner.transport.send(&out, deadline)?;
         if reply.status != 200 {
             return Err(Error::from_token_status(reply.status, &reply.body));
         }
-        let parsed: TokenReply = reply.decode()?;
+        let mut parsed: TokenReply = reply.decode()?;
         if parsed.access_token.as_deref().is_none_or(str::is_empty) {
-            return Err(Error::Authentication { status: Some(200), message: Some("the token reply holds no access token".into()) });
+            return Err(Error::Authentication {
+                status: Some(200),
+                message: Some("the token reply holds no access token".into()),
+            });
         }
+        // The session facts are printed and kept: nothing secret-named stays in them.
+        parsed
+            .info
+            .extra
+            .retain(|k, _| !crate::redact::is_secret_key(k));
         let info = parsed.info.clone();
-        self.client.inner.tokens.adopt(parsed);
-        Ok(info)
+        let kept_refresh = match self.grant {
+            Grant::RefreshToken(t) => Some(t),
+            _ => None,
+        };
+        Ok((info, inner.tokens.adopt(parsed, kept_refresh)))
     }
 }

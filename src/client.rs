@@ -2,12 +2,12 @@
 //! sent (token checks, refresh on 401, status mapping).
 
 use crate::auth::{Grant, TokenState, Tokens};
-use crate::request::{Auth, Request};
+use crate::request::{Auth, Method, Request};
 use crate::transport::{DEFAULT_MAX_REPLY_BYTES, Outgoing, Reply, RetryPolicy, Transport};
 use crate::{ApiVersion, Error};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The default user API URL when neither a cluster nor a URL is given (as in Python).
 pub const DEFAULT_USER_API_URL: &str = "https://user-api.squirro.com";
@@ -36,6 +36,15 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// }
 /// # Ok(()) }
 /// ```
+///
+/// A session survives on its own: with only a refresh token the first call gets an access
+/// token; a 401 refreshes the tokens (once for all clones) and repeats the call once; failures
+/// are retried by the [`RetryPolicy`]. `Debug` never shows the tokens or the client secret.
+///
+/// Every HTTP exchange is logged through the `log` facade at `debug`: verb, path (never the
+/// query, where some methods put the client secret), status, attempt and time taken. ureq's
+/// own `debug` lines hide paths and credentials too, but at `trace` ureq logs full URLs:
+/// keep the `ureq` target below `trace` where logs are kept.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
@@ -58,7 +67,14 @@ impl fmt::Debug for Client {
             .field("tenant", &tokens.tenant)
             .field("version", &self.inner.version)
             .field("client_id", &self.inner.client_id)
-            .field("client_secret", &self.inner.client_secret.as_ref().map(|_| crate::redact::Redacted))
+            .field(
+                "client_secret",
+                &self
+                    .inner
+                    .client_secret
+                    .as_ref()
+                    .map(|_| crate::redact::Redacted),
+            )
             .field("tokens", &tokens)
             .finish_non_exhaustive()
     }
@@ -100,18 +116,23 @@ impl Client {
 
     /// The request as it would go on the wire, written like HTTP: the request line, the headers
     /// this crate sets (in a fixed order, the token shown as `<redacted>`), a blank line and
-    /// the body. For reviews, logs and dry runs.
+    /// the body. For reviews and dry runs: the query and the body are shown as sent, so a
+    /// client secret or password in them is shown too (`{request:?}` redacts them).
     pub fn render(&self, request: &Request) -> String {
         let bearer = match request.auth {
             Auth::None => false,
             Auth::Required | Auth::Optional => {
                 let t = self.inner.tokens.snapshot();
-                t.access_token.is_some() || (request.auth == Auth::Required && t.refresh_token.is_some())
+                t.access_token.is_some()
+                    || (request.auth == Auth::Required && t.refresh_token.is_some())
             }
         };
         let url = self.url(request);
         let (host, path) = split_url(&url);
-        let mut s = format!("{} {}\nHost: {}\nAccept: application/json\n", request.method, path, host);
+        let mut s = format!(
+            "{} {}\nHost: {}\nAccept: application/json\n",
+            request.method, path, host
+        );
         if bearer {
             s.push_str("Authorization: Bearer <redacted>\n");
         }
@@ -127,16 +148,19 @@ impl Client {
 
     /// Sends a request: checks that a token and a tenant are there (for authenticated
     /// endpoints), gets an access token first when only a refresh token is held, sends with the
-    /// retry policy, refreshes the tokens once on a 401 and repeats the call, and maps a status
-    /// the endpoint does not expect to an [`Error`].
+    /// retry policy, refreshes the tokens once on a 401 and repeats the call once, and maps a
+    /// status the endpoint does not expect to an [`Error`]. The retry policy's
+    /// [`deadline`](RetryPolicy::deadline) bounds all of it.
     ///
     /// # Errors
     ///
     /// [`Error::Authentication`] without a token; the status classes of [`Error`] for an
-    /// unexpected status; [`Error::Connection`], [`Error::RetriesExhausted`] and
-    /// [`Error::Transport`] from the transport.
+    /// unexpected status (a 401 that survived the refresh is [`Error::Authorization`]);
+    /// [`Error::Connection`], [`Error::RetriesExhausted`] and [`Error::Transport`] from the
+    /// transport.
     pub fn execute(&self, request: &Request) -> Result<Reply, Error> {
         let inner = &*self.inner;
+        let deadline = inner.transport.retry.deadline_from_now();
         if request.auth == Auth::Required {
             let t = inner.tokens.snapshot();
             if t.access_token.is_none() && t.refresh_token.is_none() {
@@ -146,25 +170,46 @@ impl Client {
                 });
             }
             if t.tenant.is_none() {
-                return Err(Error::invalid("tenant", "missing tenant: set it on the builder or authenticate first"));
+                return Err(Error::invalid(
+                    "tenant",
+                    "missing tenant: set it on the builder or authenticate first",
+                ));
             }
             if t.access_token.is_none() {
                 // Spend no request on a certain 401.
-                self.refresh_after(None)?;
+                self.refresh_after(None, deadline)?;
             }
         }
         let url = self.url(request);
+        let idempotent = request.method != Method::Post;
+        let send = |bearer: Option<&str>| {
+            inner.transport.send(
+                &Outgoing {
+                    url: &url,
+                    request,
+                    bearer,
+                    idempotent,
+                },
+                deadline,
+            )
+        };
         let used = match request.auth {
             Auth::None => None,
             _ => inner.tokens.snapshot().access_token,
         };
-        let reply = inner.transport.send(&Outgoing { url: &url, request, bearer: used.as_deref() })?;
-        let reply = if reply.status == 401 && request.auth == Auth::Required && self.refresh_after(used.as_deref()).is_ok() {
-            let fresh = inner.tokens.snapshot().access_token;
-            inner.transport.send(&Outgoing { url: &url, request, bearer: fresh.as_deref() })?
-        } else {
-            reply
-        };
+        let mut reply = send(used.as_deref())?;
+        if reply.status == 401 && request.auth == Auth::Required {
+            // One refresh and one repeat; a second 401 is reported, as is the first when the
+            // refresh fails.
+            match self.refresh_after(used.as_deref(), deadline) {
+                Ok(()) => reply = send(inner.tokens.snapshot().access_token.as_deref())?,
+                Err(e) => log::warn!(
+                    "{} {}: the access token was refused and refreshing it failed: {e}",
+                    request.method,
+                    request.path
+                ),
+            }
+        }
         if request.expected.contains(&reply.status) {
             Ok(reply)
         } else {
@@ -173,26 +218,51 @@ impl Client {
     }
 
     /// Refreshes the tokens after `used` was refused (or was missing). Clones racing here
-    /// refresh once: the second finds a new token already and returns.
-    fn refresh_after(&self, used: Option<&str>) -> Result<(), Error> {
+    /// refresh once: the others wait, find a new token and return.
+    fn refresh_after(&self, used: Option<&str>, deadline: Option<Instant>) -> Result<(), Error> {
         let tokens = &self.inner.tokens;
-        let _guard = tokens.refresh_lock();
-        let now = tokens.snapshot();
-        if now.access_token.is_some() && now.access_token.as_deref() != used {
-            return Ok(());
-        }
-        let refresh = now.refresh_token.ok_or_else(|| Error::Authentication {
-            status: None,
-            message: Some("the access token was refused and there is no refresh token".into()),
-        })?;
-        // As Python: up to 3 token requests until a different access token comes back.
-        for _ in 0..3 {
-            self.authenticate(Grant::refresh_token(refresh.clone())).send()?;
-            if tokens.snapshot().access_token.as_deref() != used {
+        let (fresh, result) = {
+            let _guard = tokens.refresh_lock();
+            let now = tokens.snapshot();
+            if now.access_token.is_some() && now.access_token.as_deref() != used {
                 return Ok(());
             }
+            let refresh = now.refresh_token.ok_or_else(|| Error::Authentication {
+                status: None,
+                message: Some("the access token was refused and there is no refresh token".into()),
+            })?;
+            // As Python: up to 3 token requests until a different access token comes back (on a
+            // multi-node cluster, one node may still accept the token another refused).
+            let mut fresh = None;
+            let mut result = Err(Error::Authentication {
+                status: None,
+                message: Some("the token endpoint kept returning the refused access token".into()),
+            });
+            for _ in 0..3 {
+                match self
+                    .authenticate(Grant::refresh_token(refresh.clone()))
+                    .send_until(deadline)
+                {
+                    Ok((_, t)) => {
+                        let changed = t.access_token.as_deref() != used;
+                        fresh = Some(t);
+                        if changed {
+                            result = Ok(());
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            (fresh, result)
+        };
+        if let Some(t) = &fresh {
+            tokens.notify(t);
         }
-        Err(Error::Authentication { status: None, message: Some("the token endpoint kept returning the refused access token".into()) })
+        result
     }
 }
 
@@ -222,6 +292,8 @@ pub type TokenCallback = Arc<dyn Fn(&Tokens) + Send + Sync>;
 ///     .unwrap();
 /// assert_eq!(client.user_api_url(), "https://squirro.example.com/api/user");
 /// ```
+///
+/// `Debug` shows the settings with the client secret and the tokens redacted.
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
     cluster: Option<String>,
@@ -263,10 +335,13 @@ impl fmt::Debug for ClientBuilder {
             .field("refresh_token", &r(&self.refresh_token))
             .field("retry", &self.retry)
             .field("max_reply_bytes", &self.max_reply_bytes)
-            .field("proxy", &self.proxy.as_ref().map(|p| match p {
-                ProxySetting::Disabled => "disabled".to_string(),
-                ProxySetting::Url(u) => crate::redact::scrub_url_userinfo(u),
-            }))
+            .field(
+                "proxy",
+                &self.proxy.as_ref().map(|p| match p {
+                    ProxySetting::Disabled => "disabled".to_string(),
+                    ProxySetting::Url(u) => crate::redact::scrub_url_userinfo(u),
+                }),
+            )
             .field("root_certificates", &self.root_certificates.len())
             .finish_non_exhaustive()
     }
@@ -305,12 +380,15 @@ impl ClientBuilder {
         self.version = Some(version);
         self
     }
-    /// The timeout of one attempt, connecting and reading included (default 55 s).
+    /// The timeout of one attempt, from connecting to the last byte of the reply, redirects
+    /// included (default 55 s). Retries make further attempts; to bound a whole call, set a
+    /// [`RetryPolicy::deadline`].
     pub fn timeout(mut self, d: Duration) -> Self {
         self.timeout = Some(d);
         self
     }
-    /// The timeout of establishing a connection (default 10 s).
+    /// The timeout of establishing a connection, TCP and TLS (default 10 s; the attempt's
+    /// [`timeout`](Self::timeout) bounds it too).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
         self.connect_timeout = Some(d);
         self
@@ -337,28 +415,41 @@ impl ClientBuilder {
         self.max_reply_bytes = Some(n);
         self
     }
-    /// Sends through this proxy (`http://host:port`, `socks5://...`) instead of the one from
-    /// the environment.
+    /// Sends through this HTTP(S) proxy (`http://proxy.example.com:3128`, with
+    /// `user:password@` if it needs it) instead of the one from the environment, whatever the
+    /// host and `NO_PROXY`. For an `https` cluster the proxy only sees a `CONNECT`.
     pub fn proxy(mut self, url: impl Into<String>) -> Self {
         self.proxy = Some(ProxySetting::Url(url.into()));
         self
     }
-    /// Uses no proxy, whatever the environment says. (By default the proxy comes from
-    /// `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` with `NO_PROXY` honoured, and never for a
-    /// loopback host.)
+    /// Uses no proxy, whatever the environment says. By default the proxy comes from
+    /// `HTTPS_PROXY` (for an `https` cluster) or `HTTP_PROXY` (for `http`), else `ALL_PROXY`
+    /// (lower-case names too), unless `NO_PROXY` names the host (`example.com` also covers
+    /// its subdomains; `*` covers all) or the host is a loopback address or `localhost`.
     pub fn no_proxy(mut self) -> Self {
         self.proxy = Some(ProxySetting::Disabled);
         self
     }
-    /// Trusts the certificates of this PEM bundle (an on-premise cluster's CA) as the roots,
-    /// instead of the built-in Mozilla roots; every certificate of the bundle counts, and the
-    /// method can be called again to add more bundles. Certificate verification is always on.
+    /// Trusts the certificates of this PEM bundle (an on-premise cluster's CA) *instead of*
+    /// the built-in Mozilla roots, as `curl --cacert` and Python's `verify=` do: a cluster with
+    /// a private CA is then trusted by that CA alone. Every certificate of the bundle counts,
+    /// and further calls add more bundles. Certificate verification is always on.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = squirro_user_api::Client::builder()
+    ///     .cluster("https://squirro.internal")
+    ///     .add_root_certificates_pem(std::fs::read("/etc/squirro/ca.pem")?)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
     pub fn add_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certificates.push(pem.into());
         self
     }
     /// Called with the new tokens after each successful authentication or refresh, so they can
-    /// be persisted.
+    /// be persisted. It runs on the thread that authenticated, after the client holds the new
+    /// tokens and with no lock held, so it may use the client.
     pub fn on_token_refresh(mut self, f: impl Fn(&Tokens) + Send + Sync + 'static) -> Self {
         self.on_token_refresh = Some(Arc::new(f));
         self
@@ -368,27 +459,22 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] naming the setting: a URL that is not `http(s)://host...`, an
-    /// empty tenant, client id or token, a zero timeout, a bad proxy URL or PEM bundle.
+    /// [`Error::InvalidInput`] naming the setting (or the environment variable of a proxy): a
+    /// URL that is not `http(s)://host...` or holds a query or a user name; an empty tenant,
+    /// client id or token; a zero timeout; a proxy URL that is not `http(s)://`; a PEM bundle
+    /// with no certificate.
     pub fn build(self) -> Result<Client, Error> {
         let (param, raw) = match (&self.cluster, &self.user_api_url) {
             (Some(c), _) => ("cluster", c.as_str()),
             (None, Some(u)) => ("user_api_url", u.as_str()),
             (None, None) => ("user_api_url", DEFAULT_USER_API_URL),
         };
-        let trimmed = raw.trim().trim_end_matches('/');
-        let uri: ureq::http::Uri = trimmed
-            .parse()
-            .map_err(|e| Error::invalid(param, format!("{raw:?} is not a URL: {e}")))?;
-        let scheme = uri.scheme_str().unwrap_or("");
-        if scheme != "http" && scheme != "https" {
-            return Err(Error::invalid(param, format!("{raw:?} must start with http:// or https://")));
-        }
-        let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| Error::invalid(param, format!("{raw:?} has no host")))?.to_string();
-        if uri.query().is_some() {
-            return Err(Error::invalid(param, format!("{raw:?} must not have a query")));
-        }
-        let base = if self.cluster.is_some() { format!("{trimmed}/api/user") } else { trimmed.to_string() };
+        let url = check_url(param, raw)?;
+        let base = if self.cluster.is_some() {
+            format!("{}/api/user", url.trimmed)
+        } else {
+            url.trimmed.clone()
+        };
         for (name, v) in [
             ("tenant", &self.tenant),
             ("client_id", &self.client_id),
@@ -397,12 +483,7 @@ impl ClientBuilder {
             ("refresh_token", &self.refresh_token),
         ] {
             if let Some(v) = v {
-                if v.trim().is_empty() {
-                    return Err(Error::invalid(name, "must not be empty"));
-                }
-                if name.ends_with("token") && v.chars().any(|c| c.is_control() || c == ' ') {
-                    return Err(Error::invalid(name, "must not contain spaces or control characters"));
-                }
+                check_setting(name, v, name.ends_with("token"))?;
             }
         }
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
@@ -414,30 +495,36 @@ impl ClientBuilder {
             return Err(Error::invalid("connect_timeout", "must be more than zero"));
         }
 
-        let loopback = is_loopback(&host);
         let proxy = match &self.proxy {
             Some(ProxySetting::Disabled) => None,
-            Some(ProxySetting::Url(u)) => Some(ureq::Proxy::new(u).map_err(|e| Error::invalid("proxy", format!("{}: {e}", crate::redact::scrub_url_userinfo(u))))?),
-            None if loopback => None,
-            None => ureq::Proxy::try_from_env(),
+            Some(ProxySetting::Url(u)) => Some(proxy("proxy", u)?),
+            None => match crate::env::proxy_for(&url.scheme, &url.host, |k| std::env::var_os(k))? {
+                Some((var, u)) => Some(proxy(var, &u)?),
+                None => None,
+            },
         };
         let mut tls = ureq::tls::TlsConfig::builder();
         if !self.root_certificates.is_empty() {
             let mut roots = Vec::new();
             for pem in &self.root_certificates {
-                let mut n = 0;
+                let before = roots.len();
                 for item in ureq::tls::parse_pem(pem) {
                     match item {
-                        Ok(ureq::tls::PemItem::Certificate(c)) => {
-                            roots.push(c.to_owned());
-                            n += 1;
-                        }
+                        Ok(ureq::tls::PemItem::Certificate(c)) => roots.push(c.to_owned()),
                         Ok(_) => {}
-                        Err(e) => return Err(Error::invalid("root_certificates", format!("bad PEM: {e}"))),
+                        Err(e) => {
+                            return Err(Error::invalid(
+                                "root_certificates",
+                                format!("bad PEM: {e}"),
+                            ));
+                        }
                     }
                 }
-                if n == 0 {
-                    return Err(Error::invalid("root_certificates", "the PEM bundle holds no certificate"));
+                if roots.len() == before {
+                    return Err(Error::invalid(
+                        "root_certificates",
+                        "the PEM bundle holds no certificate",
+                    ));
                 }
             }
             tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&roots));
@@ -448,20 +535,23 @@ impl ClientBuilder {
             .timeout_connect(Some(connect_timeout))
             .proxy(proxy)
             .tls_config(tls.build())
-            .max_redirects(5)
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::SameHost)
+            // The transport follows redirects itself: ureq's `SameHost` ignores the port, so it
+            // would hand the token to another service on the same host.
+            .max_redirects(0)
+            .max_redirects_will_error(false)
             .user_agent(concat!("squirro-user-api-rust/", env!("CARGO_PKG_VERSION")))
             .accept_encoding("identity")
             .build();
         let agent = ureq::Agent::new_with_config(config);
-        let host_port = match uri.port_u16() {
-            Some(p) => format!("{host}:{p}"),
-            None => host,
+        let host_port = match url.port {
+            Some(p) => format!("{}:{p}", url.host),
+            None => url.host,
         };
         let transport = Transport::new(
             agent,
             self.retry.unwrap_or_default(),
             self.max_reply_bytes.unwrap_or(DEFAULT_MAX_REPLY_BYTES),
+            timeout,
             host_port,
         );
         Ok(Client {
@@ -471,14 +561,93 @@ impl ClientBuilder {
                 client_id: self.client_id,
                 client_secret: self.client_secret,
                 transport,
-                tokens: TokenState::new(self.tenant, self.access_token, self.refresh_token, self.on_token_refresh),
+                tokens: TokenState::new(
+                    self.tenant,
+                    self.access_token,
+                    self.refresh_token,
+                    self.on_token_refresh,
+                ),
             }),
         })
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+/// A checked base URL.
+pub(crate) struct BaseUrl {
+    /// The URL without surrounding blanks and trailing `/`.
+    pub(crate) trimmed: String,
+    pub(crate) scheme: String,
+    pub(crate) host: String,
+    pub(crate) port: Option<u16>,
+}
+
+/// Checks that `raw` is `http(s)://host[:port][/path]`, with no query and no user info
+/// (credentials in a URL end up in logs and `Debug` output).
+pub(crate) fn check_url(param: &str, raw: &str) -> Result<BaseUrl, Error> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let shown = crate::redact::scrub_url_userinfo(raw);
+    let uri: ureq::http::Uri = trimmed
+        .parse()
+        .map_err(|e| Error::invalid(param, format!("{shown:?} is not a URL: {e}")))?;
+    let scheme = uri.scheme_str().unwrap_or("");
+    if scheme != "http" && scheme != "https" {
+        return Err(Error::invalid(
+            param,
+            format!("{shown:?} must start with http:// or https://"),
+        ));
+    }
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
+    if authority.contains('@') {
+        return Err(Error::invalid(
+            param,
+            format!("{shown:?} must not hold a user name or password"),
+        ));
+    }
+    let host = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::invalid(param, format!("{shown:?} has no host")))?;
+    if uri.query().is_some() {
+        return Err(Error::invalid(
+            param,
+            format!("{shown:?} must not have a query"),
+        ));
+    }
+    Ok(BaseUrl {
+        trimmed: trimmed.to_string(),
+        scheme: scheme.to_string(),
+        host: host.to_string(),
+        port: uri.port_u16(),
+    })
+}
+
+/// Checks a text setting: not blank, and for a token no spaces or control characters.
+pub(crate) fn check_setting(param: &str, value: &str, token: bool) -> Result<(), Error> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid(param, "must not be empty"));
+    }
+    if token && value.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::invalid(
+            param,
+            "must not contain spaces or control characters",
+        ));
+    }
+    Ok(())
+}
+
+/// An HTTP(S) proxy; `param` names the setting or environment variable it came from.
+fn proxy(param: &str, url: &str) -> Result<ureq::Proxy, Error> {
+    let shown = crate::redact::scrub_url_userinfo(url);
+    let proxy =
+        ureq::Proxy::new(url).map_err(|e| Error::invalid(param, format!("{shown}: {e}")))?;
+    if !matches!(
+        proxy.protocol(),
+        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+    ) {
+        return Err(Error::invalid(
+            param,
+            format!("{shown}: only http:// and https:// proxies are supported"),
+        ));
+    }
+    Ok(proxy)
 }

@@ -12,7 +12,9 @@ pub(crate) const EXCERPT_LIMIT: usize = 512;
 /// `UnknownError`, `TransportError`, `ConnectionError`, `RetryError`), plus
 /// [`Error::InvalidInput`] for what we check before sending and [`Error::Decode`] for a reply
 /// whose JSON does not have the expected shape. Neither `Display` nor `Debug` ever shows a
-/// token, password or client secret.
+/// token, password or client secret: messages, excerpts and the kept reply bodies have the
+/// values of secret-named fields (`*token*`, `*secret*`, `*password*`) replaced by
+/// `<redacted>`, and transport errors that carry a URL have its secret query values replaced.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -90,7 +92,9 @@ pub enum Error {
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
     /// The reply was JSON, but not of the shape this method returns.
-    #[error("cannot decode the reply of {operation} (HTTP {status}) as {target}: {source}; body starts {excerpt:?}")]
+    #[error(
+        "cannot decode the reply of {operation} (HTTP {status}) as {target}: {source}; body starts {excerpt:?}"
+    )]
     Decode {
         /// The method whose reply it was.
         operation: &'static str,
@@ -104,7 +108,8 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// No connection, or it broke or timed out before a reply was read.
+    /// No connection, or it broke or timed out before a reply was read
+    /// ([`is_timeout`](Error::is_timeout) tells a timeout).
     #[error("connection to {host} failed: {source}")]
     Connection {
         /// The host (and port) the client tried to reach.
@@ -184,41 +189,107 @@ impl Error {
         }
     }
 
-    pub(crate) fn invalid(param: impl Into<String>, reason: impl Into<String>) -> Error {
-        Error::InvalidInput { param: param.into(), reason: reason.into() }
+    /// Whether the call failed because a timeout expired (the client's timeout, the connect
+    /// timeout or the retry policy's deadline), on the last attempt when retries gave up.
+    ///
+    /// ```
+    /// # use squirro_user_api::Error;
+    /// let e = Error::RetriesExhausted { attempts: 3, last_status: Some(503), last_error: None };
+    /// assert!(!e.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        match self {
+            Error::Connection { source, .. } => {
+                matches!(source, ureq::Error::Timeout(_))
+                    || matches!(source, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut)
+            }
+            Error::RetriesExhausted {
+                last_error: Some(e),
+                ..
+            } => e.is_timeout(),
+            _ => false,
+        }
     }
 
-    pub(crate) fn transport(status: Option<u16>, reason: impl Into<String>, body: &[u8], source: Option<Box<dyn std::error::Error + Send + Sync>>) -> Error {
-        Error::Transport { status, reason: reason.into(), excerpt: excerpt(body), source }
+    pub(crate) fn invalid(param: impl Into<String>, reason: impl Into<String>) -> Error {
+        Error::InvalidInput {
+            param: param.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn transport(
+        status: Option<u16>,
+        reason: impl Into<String>,
+        body: &[u8],
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Transport {
+            status,
+            reason: reason.into(),
+            excerpt: excerpt(body),
+            source,
+        }
     }
 
     /// Maps a reply whose status the endpoint does not expect to the matching class.
     pub(crate) fn from_status(status: u16, body: &[u8]) -> Error {
-        let body = match parse_body(status, body) {
+        let body = match parse_error_body(status, body) {
             Ok(v) => v,
             Err(e) => return e,
         };
         let message = error_message(&body);
         match status {
-            400 => Error::Client { status, message, body },
-            401 | 403 => Error::Authorization { status, message, body },
-            404 => Error::NotFound { status, message, body },
-            409 => Error::Conflict { status, message, body },
-            _ => Error::UnknownStatus { status, message, body },
+            400 => Error::Client {
+                status,
+                message,
+                body,
+            },
+            401 | 403 => Error::Authorization {
+                status,
+                message,
+                body,
+            },
+            404 => Error::NotFound {
+                status,
+                message,
+                body,
+            },
+            409 => Error::Conflict {
+                status,
+                message,
+                body,
+            },
+            _ => Error::UnknownStatus {
+                status,
+                message,
+                body,
+            },
         }
     }
 
     /// Maps a failed reply of the token endpoint (`/oauth2/token`).
     pub(crate) fn from_token_status(status: u16, body: &[u8]) -> Error {
-        let parsed = match parse_body(status, body) {
+        let parsed = match parse_error_body(status, body) {
             Ok(v) => v,
             Err(e) => return e,
         };
         let message = error_message(&parsed);
         match status {
-            400 => Error::Client { status, message, body: parsed },
-            403 | 404 | 410 => Error::Authentication { status: Some(status), message },
-            _ => Error::UnknownStatus { status, message, body: parsed },
+            400 => Error::Client {
+                status,
+                message,
+                body: parsed,
+            },
+            403 | 404 | 410 => Error::Authentication {
+                status: Some(status),
+                message,
+            },
+            _ => Error::UnknownStatus {
+                status,
+                message,
+                body: parsed,
+            },
         }
     }
 }
@@ -229,8 +300,20 @@ pub(crate) fn parse_body(status: u16, body: &[u8]) -> Result<serde_json::Value, 
         return Ok(serde_json::Value::Null);
     }
     serde_json::from_slice(body).map_err(|e| {
-        Error::transport(Some(status), "the body is not JSON", body, Some(Box::new(e)))
+        Error::transport(
+            Some(status),
+            "the body is not JSON",
+            body,
+            Some(Box::new(e)),
+        )
     })
+}
+
+/// The body of an error reply, with secret-named values redacted, since errors get printed.
+fn parse_error_body(status: u16, body: &[u8]) -> Result<serde_json::Value, Error> {
+    let mut value = parse_body(status, body)?;
+    redact::scrub_value(&mut value);
+    Ok(value)
 }
 
 fn error_message(body: &serde_json::Value) -> Option<String> {

@@ -36,6 +36,7 @@
 mod auth;
 mod client;
 mod composite;
+mod env;
 mod error;
 pub mod models;
 pub mod operations;

@@ -25,7 +25,10 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
 /// or form / query pairs (`key=value`). Leaves the text borrowed when there is nothing to hide.
 pub(crate) fn scrub(text: &str) -> Cow<'_, str> {
     let lower = text.to_ascii_lowercase();
-    if !["token", "secret", "password", "authorization", "bearer"].iter().any(|w| lower.contains(w)) {
+    if !["token", "secret", "password", "authorization", "bearer"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
         return Cow::Borrowed(text);
     }
     let bytes = text.as_bytes();
@@ -64,8 +67,10 @@ pub(crate) fn scrub(text: &str) -> Cow<'_, str> {
         // A form or query pair: name=value up to & or whitespace.
         if bytes[i] == b'=' {
             let start = text[..i]
-                .rfind(|c: char| c == '&' || c == '?' || c.is_whitespace())
-                .map(|s| s + 1)
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| c == '&' || c == '?' || c.is_whitespace())
+                .map(|(s, c)| s + c.len_utf8())
                 .unwrap_or(0);
             if is_secret_key(&text[start..i]) {
                 let end = text[i + 1..]
@@ -80,7 +85,7 @@ pub(crate) fn scrub(text: &str) -> Cow<'_, str> {
             }
         }
         // "Bearer xyz" anywhere.
-        if lower[i..].starts_with("bearer ") {
+        if lower.as_bytes()[i..].starts_with(b"bearer ") {
             let start = i + "bearer ".len();
             let end = text[start..]
                 .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
@@ -112,7 +117,8 @@ fn json_string_end(bytes: &[u8], from: usize) -> usize {
     bytes.len()
 }
 
-/// Replaces the values of secret-named fields in a parsed JSON value, recursively.
+/// Replaces the values of secret-named fields in a parsed JSON value, recursively, and scrubs
+/// every other string in it as [`scrub`] does (a message quoting `refresh_token=...`).
 pub(crate) fn scrub_value(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {
@@ -125,8 +131,24 @@ pub(crate) fn scrub_value(v: &mut serde_json::Value) {
             }
         }
         serde_json::Value::Array(items) => items.iter_mut().for_each(scrub_value),
+        serde_json::Value::String(text) => {
+            if let Cow::Owned(clean) = scrub(text) {
+                *text = clean;
+            }
+        }
         _ => {}
     }
+}
+
+/// A URL with any `user:password@` part replaced.
+pub(crate) fn scrub_url_userinfo(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let authority_end = rest.find('/').unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@') {
+            return format!("{scheme}://{MARK}@{}", &rest[at + 1..]);
+        }
+    }
+    url.to_string()
 }
 
 #[cfg(test)]
@@ -136,9 +158,15 @@ mod tests {
     #[test]
     fn scrubs_json_form_and_bearer() {
         let s = scrub(r#"{"error": "bad", "refresh_token": "abc\"def", "x": 1}"#);
-        assert_eq!(s, r#"{"error": "bad", "refresh_token": "<redacted>", "x": 1}"#);
+        assert_eq!(
+            s,
+            r#"{"error": "bad", "refresh_token": "<redacted>", "x": 1}"#
+        );
         let s = scrub("grant_type=password&username=u&password=hunter2&tenant=t");
-        assert_eq!(s, "grant_type=password&username=u&password=<redacted>&tenant=t");
+        assert_eq!(
+            s,
+            "grant_type=password&username=u&password=<redacted>&tenant=t"
+        );
         let s = scrub("Authorization: Bearer abc.def");
         assert_eq!(s, "Authorization: Bearer <redacted>");
         assert!(matches!(scrub("nothing here"), Cow::Borrowed(_)));
@@ -152,19 +180,11 @@ mod tests {
 
     #[test]
     fn scrubs_values() {
-        let mut v = serde_json::json!({"a": {"client_secret": "s"}, "list": [{"password": "p"}], "ok": "x"});
+        let mut v = serde_json::json!({"a": {"client_secret": "s"}, "list": [{"password": "p"}], "ok": "x", "m": "bad token=abc"});
         scrub_value(&mut v);
-        assert_eq!(v, serde_json::json!({"a": {"client_secret": MARK}, "list": [{"password": MARK}], "ok": "x"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"a": {"client_secret": MARK}, "list": [{"password": MARK}], "ok": "x", "m": "bad token=<redacted>"})
+        );
     }
-}
-
-/// A URL with any `user:password@` part replaced.
-pub(crate) fn scrub_url_userinfo(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let authority_end = rest.find('/').unwrap_or(rest.len());
-        if let Some(at) = rest[..authority_end].rfind('@') {
-            return format!("{scheme}://{MARK}@{}", &rest[at + 1..]);
-        }
-    }
-    url.to_string()
 }

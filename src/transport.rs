@@ -1,14 +1,18 @@
-//! Sending: one ureq `Agent` (keep-alive pool), the retry policy, the reply size limit.
+//! Sending: one ureq `Agent` (keep-alive pool), the retry policy, redirects, the reply size
+//! limit, and one debug log line per HTTP exchange.
 
-use crate::request::{Body, Method, Request};
 use crate::Error;
+use crate::request::{Body, Method, Request};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ureq::http;
 
 /// The default limit on the size of a reply body.
 pub const DEFAULT_MAX_REPLY_BYTES: u64 = 10 * 1024 * 1024;
+
+/// How many redirects one attempt follows.
+const MAX_REDIRECTS: usize = 5;
 
 /// How failed attempts are retried.
 ///
@@ -17,7 +21,10 @@ pub const DEFAULT_MAX_REPLY_BYTES: u64 = 10 * 1024 * 1024;
 /// one deliberate difference: a `POST` the server may have processed (a 502 or 504, or a
 /// failure after the request was sent) is not retried unless
 /// [`retry_non_idempotent`](RetryPolicy::retry_non_idempotent) is set, so a retry cannot
-/// create a user or a grant twice.
+/// create a user or a grant twice. Connection failures before anything was sent (refused,
+/// unreachable, DNS, connect timeout) are retried for every method; TLS failures (an
+/// untrusted certificate) never are. The token request (`POST /oauth2/token`) counts as safe
+/// to repeat: a repeated login at worst opens a second session.
 ///
 /// ```
 /// use squirro_user_api::RetryPolicy;
@@ -92,6 +99,7 @@ impl RetryPolicy {
         self
     }
     /// The longest `Retry-After` honoured (default 120 s); a longer one is cut to this.
+    /// `Retry-After` may be seconds or an HTTP date; it replaces the backoff of that retry.
     pub fn max_retry_after(mut self, d: Duration) -> Self {
         self.max_retry_after = d;
         self
@@ -107,8 +115,10 @@ impl RetryPolicy {
         self.retry_non_idempotent = yes;
         self
     }
-    /// A bound on the whole call, retries and waits included: no wait starts that would end
-    /// past it (default none; each attempt is still bounded by the client's timeout).
+    /// A bound on the whole of one call (`.send()` or [`Client::execute`](crate::Client::execute)):
+    /// its attempts, the waits between them, a token refresh and the repeat after a 401
+    /// (default none). Each attempt's timeout is cut to the time left, and no wait starts that
+    /// would end past the deadline: the call then ends with the last outcome.
     pub fn deadline(mut self, d: Duration) -> Self {
         self.deadline = Some(d);
         self
@@ -125,30 +135,78 @@ impl RetryPolicy {
             return Duration::ZERO;
         }
         let exp = 2u32.saturating_pow(retry - 1);
-        self.backoff_factor.saturating_mul(exp).min(self.max_backoff)
+        self.backoff_factor
+            .saturating_mul(exp)
+            .min(self.max_backoff)
     }
 
-    fn retries_status(&self, status: u16, method: Method) -> bool {
-        if !self.statuses.contains(&status) {
-            return false;
-        }
+    /// When a call started now must end.
+    pub(crate) fn deadline_from_now(&self) -> Option<Instant> {
+        self.deadline.and_then(|d| Instant::now().checked_add(d))
+    }
+
+    fn retries_status(&self, status: u16, idempotent: bool) -> bool {
         // 429 and 503 say the request was not processed; 502 and 504 do not.
-        method != Method::Post || self.retry_non_idempotent || matches!(status, 429 | 503)
+        self.statuses.contains(&status)
+            && (idempotent || self.retry_non_idempotent || matches!(status, 429 | 503))
     }
 
-    fn retries_error(&self, e: &ureq::Error, method: Method) -> bool {
-        let before_sending = matches!(
+    fn retries_error(&self, e: &ureq::Error, idempotent: bool) -> bool {
+        use std::io::ErrorKind as K;
+        let unsent = matches!(
             e,
             ureq::Error::ConnectionFailed
                 | ureq::Error::HostNotFound
                 | ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve)
-        ) || matches!(e, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
-        if before_sending {
-            return true;
-        }
-        let transient = matches!(e, ureq::Error::Io(_) | ureq::Error::Timeout(_) | ureq::Error::Protocol(_));
-        transient && (method != Method::Post || self.retry_non_idempotent)
+        ) || matches!(e, ureq::Error::Io(io) if matches!(
+            io.kind(),
+            K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable
+        ));
+        // rustls reports a bad certificate as an `InvalidData` I/O error: not transient.
+        let transient = match e {
+            ureq::Error::Io(io) => !matches!(
+                io.kind(),
+                K::InvalidData | K::InvalidInput | K::PermissionDenied | K::Unsupported
+            ),
+            ureq::Error::Timeout(_) | ureq::Error::Protocol(_) => true,
+            _ => false,
+        };
+        unsent || (transient && (idempotent || self.retry_non_idempotent))
     }
+}
+
+/// The wait a `Retry-After` value asks for: seconds, or an HTTP date (IMF-fixdate,
+/// `Sun, 06 Nov 1994 08:49:37 GMT`); a date in the past is no wait.
+fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let rest = value.split_once(", ")?.1;
+    let parts: Vec<&str> = rest.split(' ').collect();
+    let [day, month, year, time, "GMT"] = parts[..] else {
+        return None;
+    };
+    let month = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ]
+    .iter()
+    .position(|m| *m == month)? as i64
+        + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [h, m, s] = hms[..] else { return None };
+    // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let (era, yoe) = (y.div_euclid(400), y.rem_euclid(400));
+    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    let at = UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()?);
+    Some(at.duration_since(now).unwrap_or_default())
 }
 
 /// A reply read to the end.
@@ -181,10 +239,16 @@ impl Reply {
     /// Decodes the body as `T`. Not JSON: [`Error::Transport`]; JSON of another shape:
     /// [`Error::Decode`]. An empty body decodes as an empty object or list.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &self.body };
+        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &self.body
+        };
         match serde_json::from_slice(body) {
             Ok(v) => Ok(v),
-            Err(e) if body == b"{}" => serde_json::from_slice(b"[]").map_err(|_| self.decode_error::<T>(e)),
+            Err(e) if body == b"{}" => {
+                serde_json::from_slice(b"[]").map_err(|_| self.decode_error::<T>(e))
+            }
             Err(e) => Err(self.decode_error::<T>(e)),
         }
     }
@@ -209,9 +273,12 @@ impl Reply {
     fn decode_error<T>(&self, e: serde_json::Error) -> Error {
         use serde_json::error::Category;
         match e.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                Error::transport(Some(self.status), "the body is not JSON", &self.body, Some(Box::new(e)))
-            }
+            Category::Syntax | Category::Eof | Category::Io => Error::transport(
+                Some(self.status),
+                "the body is not JSON",
+                &self.body,
+                Some(Box::new(e)),
+            ),
             Category::Data => Error::Decode {
                 operation: self.operation,
                 status: self.status,
@@ -229,6 +296,8 @@ pub(crate) struct Transport {
     agent: ureq::Agent,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_reply_bytes: u64,
+    /// The timeout of one attempt, redirects included (also the agent's `timeout_global`).
+    timeout: Duration,
     /// `host[:port]` of the base URL, for error messages.
     pub(crate) host: String,
 }
@@ -238,61 +307,92 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) url: &'a str,
     pub(crate) request: &'a Request,
     pub(crate) bearer: Option<&'a str>,
+    /// Repeating the request is harmless even when the server processed it.
+    pub(crate) idempotent: bool,
 }
 
 impl Transport {
-    pub(crate) fn new(agent: ureq::Agent, retry: RetryPolicy, max_reply_bytes: u64, host: String) -> Self {
-        Transport { agent, retry, max_reply_bytes, host }
+    pub(crate) fn new(
+        agent: ureq::Agent,
+        retry: RetryPolicy,
+        max_reply_bytes: u64,
+        timeout: Duration,
+        host: String,
+    ) -> Self {
+        Transport {
+            agent,
+            retry,
+            max_reply_bytes,
+            timeout,
+            host,
+        }
     }
 
-    /// Sends with retries; returns the first reply that is not retried (whatever its status).
-    pub(crate) fn send(&self, out: &Outgoing<'_>) -> Result<Reply, Error> {
-        let started = Instant::now();
+    /// Sends with retries until `deadline`; returns the first reply that is not retried
+    /// (whatever its status). Giving up after a retry is [`Error::RetriesExhausted`]; when
+    /// nothing was retried, the reply or the error is returned as it is.
+    pub(crate) fn send(
+        &self,
+        out: &Outgoing<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<Reply, Error> {
         let policy = &self.retry;
         let method = out.request.method;
+        let path = &out.request.path;
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             let t0 = Instant::now();
-            let result = self.attempt(out);
-            let last_status;
-            let (wait, outcome) = match result {
+            let (outcome, wait) = match self.attempt(out, deadline) {
                 Ok((reply, retry_after)) => {
                     log::debug!(
-                        "{} {} -> {} (attempt {attempt}, {:?})",
-                        method,
-                        out.request.path,
+                        "{method} {path} -> {} (attempt {attempt}, {:?})",
                         reply.status,
                         t0.elapsed()
                     );
-                    if !policy.retries_status(reply.status, method) {
+                    if !policy.retries_status(reply.status, out.idempotent) {
                         return Ok(reply);
                     }
-                    last_status = Some(reply.status);
                     let wait = match retry_after {
                         Some(ra) => ra.min(policy.max_retry_after),
                         None => policy.backoff(attempt),
                     };
-                    (wait, None)
+                    (Ok(reply), wait)
                 }
                 Err(Attempt::Failed(e)) => {
-                    log::debug!("{} {} -> {e} (attempt {attempt}, {:?})", method, out.request.path, t0.elapsed());
-                    if !policy.retries_error(&e, method) {
-                        return Err(self.connection_error(e));
+                    let e = sanitize(e);
+                    log::debug!(
+                        "{method} {path} -> {e} (attempt {attempt}, {:?})",
+                        t0.elapsed()
+                    );
+                    let retried = policy.retries_error(&e, out.idempotent);
+                    let e = Error::Connection {
+                        host: self.host.clone(),
+                        source: e,
+                    };
+                    if !retried {
+                        return Err(e);
                     }
-                    last_status = None;
-                    (policy.backoff(attempt), Some(self.connection_error(e)))
+                    (Err(e), policy.backoff(attempt))
                 }
                 Err(Attempt::Fatal(e)) => return Err(e),
             };
-            let over_deadline = policy.deadline.is_some_and(|d| started.elapsed() + wait >= d);
-            if attempt >= policy.max_attempts || over_deadline {
-                if attempt == 1 {
-                    if let Some(e) = outcome {
-                        return Err(e);
-                    }
-                }
-                return Err(Error::RetriesExhausted { attempts: attempt, last_status, last_error: outcome.map(Box::new) });
+            let past_deadline = deadline.is_some_and(|d| Instant::now() + wait >= d);
+            if attempt >= policy.max_attempts || past_deadline {
+                return match outcome {
+                    Ok(reply) if attempt == 1 => Ok(reply),
+                    Err(e) if attempt == 1 => Err(e),
+                    Ok(reply) => Err(Error::RetriesExhausted {
+                        attempts: attempt,
+                        last_status: Some(reply.status),
+                        last_error: None,
+                    }),
+                    Err(e) => Err(Error::RetriesExhausted {
+                        attempts: attempt,
+                        last_status: None,
+                        last_error: Some(Box::new(e)),
+                    }),
+                };
             }
             if !wait.is_zero() {
                 (policy.sleep)(wait);
@@ -300,50 +400,126 @@ impl Transport {
         }
     }
 
-    fn connection_error(&self, source: ureq::Error) -> Error {
-        Error::Connection { host: self.host.clone(), source }
+    /// One attempt: send, follow redirects, and read the whole body (so the connection goes
+    /// back to the pool). Bounded by the client's timeout, or by the deadline when it is nearer.
+    fn attempt(
+        &self,
+        out: &Outgoing<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<(Reply, Option<Duration>), Attempt> {
+        let req = out.request;
+        let natural_end = Instant::now() + self.timeout;
+        let ends = deadline.map_or(natural_end, |d| d.min(natural_end));
+        let mut url = out.url.to_string();
+        let mut bearer = out.bearer;
+        let mut hops = 0;
+        loop {
+            // The agent's own timeout serves a first exchange that the deadline does not cut.
+            let limit = (hops > 0 || ends < natural_end)
+                .then(|| ends.saturating_duration_since(Instant::now()));
+            let mut resp = self.exchange(req, &url, bearer, limit)?;
+            let status = resp.status().as_u16();
+            let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
+            if let Some((next, trusted)) = location
+                .filter(|_| hops < MAX_REDIRECTS)
+                .and_then(|l| redirect(status, req.method, &req.body, &url, l))
+            {
+                log::debug!(
+                    "{} {} -> {status}, redirected{}",
+                    req.method,
+                    req.path,
+                    if trusted { "" } else { " to another origin" }
+                );
+                // A redirect's body is small or empty; reading it lets the connection be reused.
+                let _ = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
+                url = next;
+                bearer = bearer.filter(|_| trusted);
+                hops += 1;
+                continue;
+            }
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now()));
+            return match resp
+                .body_mut()
+                .with_config()
+                .limit(self.max_reply_bytes)
+                .read_to_vec()
+            {
+                Ok(body) => Ok((
+                    Reply {
+                        operation: req.operation,
+                        status,
+                        body,
+                    },
+                    retry_after,
+                )),
+                Err(ureq::Error::BodyExceedsLimit(limit)) => {
+                    Err(Attempt::Fatal(Error::Transport {
+                        status: Some(status),
+                        reason: format!(
+                            "the reply body is larger than the limit of {limit} bytes (see ClientBuilder::max_reply_bytes); reading stopped there"
+                        ),
+                        excerpt: String::new(),
+                        source: None,
+                    }))
+                }
+                Err(e) => Err(Attempt::Failed(e)),
+            };
+        }
     }
 
-    /// One attempt: send, and read the whole body (so the connection goes back to the pool).
-    fn attempt(&self, out: &Outgoing<'_>) -> Result<(Reply, Option<Duration>), Attempt> {
-        let req = out.request;
+    /// One HTTP exchange, under `limit` instead of the agent's timeout when given.
+    fn exchange(
+        &self,
+        req: &Request,
+        url: &str,
+        bearer: Option<&str>,
+        limit: Option<Duration>,
+    ) -> Result<http::Response<ureq::Body>, Attempt> {
         let mut builder = http::Request::builder()
             .method(req.method.as_str())
-            .uri(out.url)
+            .uri(url)
             .header("Accept", "application/json");
-        if let Some(token) = out.bearer {
+        if let Some(token) = bearer {
             builder = builder.header("Authorization", format!("Bearer {token}"));
         }
         if let Some(ct) = req.body.content_type() {
             builder = builder.header("Content-Type", ct);
         }
         let sent = match &req.body {
-            Body::Empty if req.method == Method::Get => builder.body(()).map(|r| self.agent.run(r)),
-            body => builder.body(body.as_bytes()).map(|r| self.agent.run(r)),
+            Body::Empty if req.method == Method::Get => {
+                builder.body(()).map(|r| self.run(r, limit))
+            }
+            body => builder.body(body.as_bytes()).map(|r| self.run(r, limit)),
         };
-        let mut resp = match sent {
-            Ok(Ok(resp)) => resp,
-            Ok(Err(e)) => return Err(Attempt::Failed(e)),
+        match sent {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(Attempt::Failed(e)),
             // Only a header value can fail here: a token with a newline, say.
-            Err(e) => return Err(Attempt::Fatal(Error::invalid("request", format!("cannot build the HTTP request: {e}")))),
-        };
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = resp.body_mut().with_config().limit(self.max_reply_bytes).read_to_vec();
-        match body {
-            Ok(body) => Ok((Reply { operation: req.operation, status, body }, retry_after)),
-            Err(ureq::Error::BodyExceedsLimit(limit)) => Err(Attempt::Fatal(Error::Transport {
-                status: Some(status),
-                reason: format!("the reply body is larger than the limit of {limit} bytes (see ClientBuilder::max_reply_bytes); reading stopped there"),
-                excerpt: String::new(),
-                source: None,
-            })),
-            Err(e) => Err(Attempt::Failed(e)),
+            Err(e) => Err(Attempt::Fatal(Error::invalid(
+                "request",
+                format!("cannot build the HTTP request: {e}"),
+            ))),
+        }
+    }
+
+    fn run(
+        &self,
+        r: http::Request<impl ureq::AsSendBody>,
+        limit: Option<Duration>,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        use ureq::RequestExt;
+        match limit {
+            // Request-level settings cost a TLS configuration of their own: only when needed.
+            Some(left) => r
+                .with_agent(&self.agent)
+                .configure()
+                .timeout_global(Some(left))
+                .run(),
+            None => self.agent.run(r),
         }
     }
 }
@@ -353,4 +529,216 @@ enum Attempt {
     Failed(ureq::Error),
     /// Not retried.
     Fatal(Error),
+}
+
+/// Where a redirect from `from` leads, and whether the new URL is trusted with the
+/// `Authorization` header and the body: the same origin (scheme, host and port), or the
+/// upgrade from `http` on port 80 to `https` on port 443 of the same host. Not followed, so the
+/// 3xx is the reply: a 301, 302 or 303 of anything but a `GET` (following would silently turn
+/// the call into a `GET`), a request with a body redirected to another origin, and a
+/// `Location` that is not an absolute URL or path.
+fn redirect(
+    status: u16,
+    method: Method,
+    body: &Body,
+    from: &str,
+    location: &str,
+) -> Option<(String, bool)> {
+    let same_method = match status {
+        307 | 308 => true,
+        301..=303 => method == Method::Get,
+        _ => false,
+    };
+    if !same_method {
+        return None;
+    }
+    let from: http::Uri = from.parse().ok()?;
+    let (scheme, authority) = (from.scheme_str()?, from.authority()?);
+    let location = location.split('#').next().unwrap_or_default();
+    let next = if location.starts_with("//") {
+        format!("{scheme}:{location}")
+    } else if location.starts_with('/') {
+        format!("{scheme}://{authority}{location}")
+    } else {
+        location.to_string()
+    };
+    let to: http::Uri = next.parse().ok()?;
+    let to_scheme = to.scheme_str().filter(|s| matches!(*s, "http" | "https"))?;
+    let port = |u: &http::Uri| {
+        u.port_u16().unwrap_or(if u.scheme_str() == Some("https") {
+            443
+        } else {
+            80
+        })
+    };
+    let same_host = to
+        .host()
+        .filter(|h| !h.is_empty())?
+        .eq_ignore_ascii_case(from.host()?);
+    let trusted = same_host
+        && ((scheme == to_scheme && port(&from) == port(&to))
+            || (scheme == "http" && to_scheme == "https" && port(&from) == 80 && port(&to) == 443));
+    if !trusted && *body != Body::Empty {
+        return None;
+    }
+    Some((next, trusted))
+}
+
+/// ureq errors that carry a URL carry it with its query, where some calls put the client
+/// secret: scrub them before they reach an [`Error`] or a log line.
+fn sanitize(e: ureq::Error) -> ureq::Error {
+    let scrub = |s: String| crate::redact::scrub(&s).into_owned();
+    match e {
+        ureq::Error::BadUri(s) => ureq::Error::BadUri(scrub(s)),
+        ureq::Error::RequireHttpsOnly(s) => ureq::Error::RequireHttpsOnly(scrub(s)),
+        ureq::Error::ConnectProxyFailed(s) => ureq::Error::ConnectProxyFailed(scrub(s)),
+        e => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_767); // Sun, 06 Nov 1994 08:49:27 GMT
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:17 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after("Thu, 01 Jan 1970 00:00:00 GMT", UNIX_EPOCH),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            parse_retry_after(
+                "Tue, 29 Feb 2028 00:00:01 GMT",
+                UNIX_EPOCH + Duration::from_secs(1_835_395_200)
+            ),
+            Some(Duration::from_secs(1))
+        );
+        for bad in [
+            "",
+            "-1",
+            "soon",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+        ] {
+            assert_eq!(parse_retry_after(bad, now), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn what_is_retried() {
+        let p = RetryPolicy::default();
+        assert!(p.retries_status(503, false) && p.retries_status(429, false));
+        assert!(!p.retries_status(502, false) && !p.retries_status(504, false));
+        assert!(p.retries_status(502, true) && !p.retries_status(500, true));
+        assert!(
+            RetryPolicy::default()
+                .retry_non_idempotent(true)
+                .retries_status(504, false)
+        );
+
+        let refused =
+            || ureq::Error::Io(io::Error::new(io::ErrorKind::ConnectionRefused, "refused"));
+        let reset = || ureq::Error::Io(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
+        assert!(p.retries_error(&refused(), false), "nothing was sent");
+        assert!(p.retries_error(&ureq::Error::Timeout(ureq::Timeout::Connect), false));
+        assert!(
+            !p.retries_error(&reset(), false),
+            "a POST may have been processed"
+        );
+        assert!(p.retries_error(&reset(), true));
+        assert!(!p.retries_error(&ureq::Error::Timeout(ureq::Timeout::Global), false));
+        let bad_cert = ureq::Error::Io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "invalid peer certificate",
+        ));
+        assert!(
+            !p.retries_error(&bad_cert, true),
+            "a TLS failure is not transient"
+        );
+    }
+
+    #[test]
+    fn redirects_keep_credentials_on_the_same_origin_only() {
+        let (get, post) = (Method::Get, Method::Post);
+        let form = Body::Form("password=x".into());
+        let from = "http://127.0.0.1:8080/api/user/v0/acme/users?x=1";
+        let to = |status, method, body: &Body, loc| redirect(status, method, body, from, loc);
+        assert_eq!(
+            to(302, get, &Body::Empty, "/elsewhere#frag"),
+            Some(("http://127.0.0.1:8080/elsewhere".into(), true))
+        );
+        assert_eq!(
+            to(301, get, &Body::Empty, "http://127.0.0.1:9090/x"),
+            Some(("http://127.0.0.1:9090/x".into(), false))
+        );
+        assert_eq!(
+            to(307, get, &Body::Empty, "//localhost:8080/x"),
+            Some(("http://localhost:8080/x".into(), false))
+        );
+        assert_eq!(
+            to(308, post, &form, "http://127.0.0.1:8080/y"),
+            Some(("http://127.0.0.1:8080/y".into(), true))
+        );
+        assert_eq!(
+            to(308, post, &form, "https://127.0.0.1:8080/y"),
+            None,
+            "a body never goes to another origin"
+        );
+        assert_eq!(
+            to(302, post, &form, "/y"),
+            None,
+            "a POST is not turned into a GET"
+        );
+        assert_eq!(to(302, get, &Body::Empty, "relative/path"), None);
+        assert_eq!(to(302, get, &Body::Empty, "ftp://127.0.0.1/x"), None);
+        assert_eq!(to(304, get, &Body::Empty, "/x"), None);
+        let upgrade = redirect(
+            301,
+            get,
+            &Body::Empty,
+            "http://squirro.example.com/a",
+            "https://squirro.example.com/a",
+        );
+        assert_eq!(
+            upgrade,
+            Some(("https://squirro.example.com/a".into(), true))
+        );
+        let downgrade = redirect(
+            301,
+            get,
+            &Body::Empty,
+            "https://squirro.example.com/a",
+            "http://squirro.example.com/a",
+        );
+        assert_eq!(downgrade.map(|(_, trusted)| trusted), Some(false));
+    }
+
+    #[test]
+    fn ureq_errors_with_urls_are_scrubbed() {
+        let e = sanitize(ureq::Error::BadUri(
+            "http://h/x?client_id=c&client_secret=SEKRIT is missing host".into(),
+        ));
+        let e = Error::Connection {
+            host: "h".into(),
+            source: e,
+        };
+        for shown in [e.to_string(), format!("{e:?}")] {
+            assert!(
+                !shown.contains("SEKRIT") && shown.contains("client_id=c"),
+                "{shown}"
+            );
+        }
+    }
 }
