@@ -404,7 +404,10 @@ impl RequestBuilder {
             match v {
                 Value::String(s) => Some(Cow::Borrowed(s)),
                 Value::Bool(b) => Some(b.wire_text()),
-                Value::Number(n) => Some(Cow::Owned(n.to_string())),
+                Value::Number(n) => Some(Cow::Owned(match n.as_f64() {
+                    Some(f) if n.is_f64() => python_float(f),
+                    _ => n.to_string(),
+                })),
                 _ => None,
             }
         }
@@ -471,33 +474,53 @@ pub(crate) fn exactly_one_of(params: &[(&'static str, bool)]) -> Result<(), Erro
     Err(Error::invalid(names.join("/"), reason))
 }
 
-/// An email address: one `@`, a non-empty local part, a domain with a dot and non-empty
-/// labels around it, no whitespace. (Python's client drops what fails its looser regex
-/// `[^@]+@[^@]+\.[^@]+`; we refuse it loudly.)
+/// An email address as the Python client accepts one: a prefix matching
+/// `[^@]+@[^@]+\.[^@]+` (Python's `re.match`). Python silently drops an email that fails
+/// this; we refuse it loudly instead, and send everything Python would send.
 pub(crate) fn check_email(param: &'static str, email: &str) -> Result<(), Error> {
-    let bad = |why: &str| {
+    let accepted = email.find('@').is_some_and(|at| {
+        let domain = &email[at + 1..];
+        let run = &domain[..domain.find('@').unwrap_or(domain.len())];
+        at > 0 && run.char_indices().any(|(i, c)| c == '.' && i > 0 && i + 1 < run.len())
+    });
+    if accepted {
+        Ok(())
+    } else {
         Err(Error::invalid(
             param,
-            format!("{email:?} is not an email address: {why}"),
+            format!("{email:?} is not an email address (expected name@domain.tld; the Python client would silently drop it)"),
         ))
-    };
-    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return bad("it contains whitespace");
     }
-    let Some((local, domain)) = email.split_once('@') else {
-        return bad("no @");
-    };
-    if local.is_empty() {
-        return bad("nothing before the @");
+}
+
+/// A float as Python's `str()` writes it (what `requests` sends for a float in a form):
+/// the shortest round-trip digits, fixed notation with at least one decimal for exponents from
+/// -4 to 15, else scientific with a signed exponent of at least two digits (`1e-05`, `1e+16`).
+pub(crate) fn python_float(f: f64) -> String {
+    if !f.is_finite() {
+        return if f.is_nan() { "nan".into() } else if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    if domain.contains('@') {
-        return bad("more than one @");
-    }
-    match domain.rsplit_once('.') {
-        Some((host, tld)) if !host.is_empty() && !tld.is_empty() && !host.starts_with('.') => {
-            Ok(())
-        }
-        _ => bad("the domain needs a dot between non-empty parts"),
+    // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e20", "5e-324", "0e0".
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("{:e} exponent is an integer");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if (-4..16).contains(&exp) {
+        let body = if exp >= 0 {
+            let point = exp as usize + 1;
+            if digits.len() <= point {
+                format!("{digits}{}.0", "0".repeat(point - digits.len()))
+            } else {
+                format!("{}.{}", &digits[..point], &digits[point..])
+            }
+        } else {
+            format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
+        };
+        format!("{sign}{body}")
+    } else {
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{sign}{mantissa}e{esign}{:02}", exp.abs())
     }
 }
 
@@ -523,16 +546,41 @@ mod tests {
     }
 
     #[test]
-    fn emails() {
-        for ok in ["a@b.c", "first.last+tag@example.co.uk"] {
+    fn emails_as_python_accepts_them() {
+        // Python's re.match("[^@]+@[^@]+\.[^@]+", email) accepts these: we send them.
+        for ok in ["a@b.c", "first.last+tag@example.co.uk", "first last@example.com", "user@example.com.", "a@b.c@d.e"] {
             check_email("email", ok).unwrap();
         }
-        for bad in ["", "a", "a@b", "@b.c", "a@b@c.d", "a b@c.d", "a@.c", "a@b."] {
+        // ... and drops these silently: we refuse them.
+        for bad in ["", "a", "a@b", "@b.c", "a@b@c.d", "a@.c", "a@b.", "a@.", "ab.c"] {
             let e = check_email("email", bad).unwrap_err();
-            assert!(
-                matches!(&e, Error::InvalidInput { param, .. } if param == "email"),
-                "{bad}"
-            );
+            assert!(matches!(&e, Error::InvalidInput { param, .. } if param == "email"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn floats_as_python_str() {
+        let cases = [
+            (2.0, "2.0"),
+            (0.1, "0.1"),
+            (1e20, "1e+20"),
+            (1e-7, "1e-07"),
+            (-3.5, "-3.5"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.2345678901234568e20, "1.2345678901234568e+20"),
+            (0.0001, "0.0001"),
+            (1e-5, "1e-05"),
+            (1.5e-10, "1.5e-10"),
+            (-0.0, "-0.0"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (100.0, "100.0"),
+            (1234567.125, "1234567.125"),
+            (0.0, "0.0"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(python_float(f), want, "{f:e}");
         }
     }
 
