@@ -198,7 +198,13 @@ impl Client {
             _ => inner.tokens.snapshot().access_token,
         };
         let mut reply = send(used.as_deref())?;
-        if reply.status == 401 && request.auth == Auth::Required {
+        // As Python, an unauthenticated call that carried a token (signup) refreshes too.
+        let may_refresh = match request.auth {
+            Auth::Required => true,
+            Auth::Optional => inner.tokens.snapshot().refresh_token.is_some(),
+            Auth::None => false,
+        };
+        if reply.status == 401 && may_refresh {
             // One refresh and one repeat; a second 401 is reported, as is the first when the
             // refresh fails.
             match self.refresh_after(used.as_deref(), deadline) {
@@ -227,7 +233,7 @@ impl Client {
             if now.access_token.is_some() && now.access_token.as_deref() != used {
                 return Ok(());
             }
-            let refresh = now.refresh_token.ok_or_else(|| Error::Authentication {
+            let mut refresh = now.refresh_token.ok_or_else(|| Error::Authentication {
                 status: None,
                 message: Some("the access token was refused and there is no refresh token".into()),
             })?;
@@ -245,6 +251,10 @@ impl Client {
                 {
                     Ok((_, t)) => {
                         let changed = t.access_token.as_deref() != used;
+                        // A server that rotates refresh tokens gets the newest one next time.
+                        if let Some(r) = &t.refresh_token {
+                            refresh.clone_from(r);
+                        }
                         fresh = Some(t);
                         if changed {
                             result = Ok(());
@@ -439,11 +449,11 @@ impl ClientBuilder {
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let client = squirro_user_api::Client::builder()
     ///     .cluster("https://squirro.internal")
-    ///     .add_root_certificates_pem(std::fs::read("/etc/squirro/ca.pem")?)
+    ///     .root_certificates_pem(std::fs::read("/etc/squirro/ca.pem")?)
     ///     .build()?;
     /// # Ok(()) }
     /// ```
-    pub fn add_root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+    pub fn root_certificates_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_certificates.push(pem.into());
         self
     }

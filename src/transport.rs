@@ -145,10 +145,12 @@ impl RetryPolicy {
         self.deadline.and_then(|d| Instant::now().checked_add(d))
     }
 
-    fn retries_status(&self, status: u16, idempotent: bool) -> bool {
-        // 429 and 503 say the request was not processed; 502 and 504 do not.
-        self.statuses.contains(&status)
-            && (idempotent || self.retry_non_idempotent || matches!(status, 429 | 503))
+    fn retries_status(&self, status: u16, idempotent: bool, has_retry_after: bool) -> bool {
+        // As urllib3: a 413, 429 or 503 that carries Retry-After is retried too.
+        let listed = self.statuses.contains(&status)
+            || (has_retry_after && matches!(status, 413 | 429 | 503));
+        // 413, 429 and 503 say the request was not processed; 502 and 504 do not.
+        listed && (idempotent || self.retry_non_idempotent || matches!(status, 413 | 429 | 503))
     }
 
     fn retries_error(&self, e: &ureq::Error, idempotent: bool) -> bool {
@@ -350,7 +352,7 @@ impl Transport {
                         reply.status,
                         t0.elapsed()
                     );
-                    if !policy.retries_status(reply.status, out.idempotent) {
+                    if !policy.retries_status(reply.status, out.idempotent, retry_after.is_some()) {
                         return Ok(reply);
                     }
                     let wait = match retry_after {
@@ -639,13 +641,13 @@ mod tests {
     #[test]
     fn what_is_retried() {
         let p = RetryPolicy::default();
-        assert!(p.retries_status(503, false) && p.retries_status(429, false));
-        assert!(!p.retries_status(502, false) && !p.retries_status(504, false));
-        assert!(p.retries_status(502, true) && !p.retries_status(500, true));
+        assert!(p.retries_status(503, false, false) && p.retries_status(429, false, false));
+        assert!(!p.retries_status(502, false, false) && !p.retries_status(504, false, false));
+        assert!(p.retries_status(502, true, false) && !p.retries_status(500, true, false));
         assert!(
             RetryPolicy::default()
                 .retry_non_idempotent(true)
-                .retries_status(504, false)
+                .retries_status(504, false, false)
         );
 
         let refused =

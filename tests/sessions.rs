@@ -591,6 +591,63 @@ fn a_refused_refresh_reports_the_401_and_does_not_loop() {
 }
 
 #[test]
+fn a_rotated_refresh_token_is_used_for_the_next_token_request() {
+    // The first refresh hands back the refused access token but a new refresh token: the
+    // second token request must use the new one (as the Python client does).
+    let server = Server::script([
+        reply(401, r#"{"error":"expired"}"#),
+        reply(
+            200,
+            json!({"access_token": ACCESS, "refresh_token": "rotated-r3fresh"}),
+        ),
+        token(FRESH),
+        users(),
+    ]);
+    let client = builder(&server)
+        .access_token(ACCESS)
+        .refresh_token(REFRESH)
+        .build()
+        .unwrap();
+    client.get_users().send().unwrap();
+    assert_eq!(server.lines(), [USERS, TOKEN, TOKEN, USERS]);
+    let seen = server.seen();
+    assert_eq!(seen[1].form("refresh_token").as_deref(), Some(REFRESH));
+    assert_eq!(
+        seen[2].form("refresh_token").as_deref(),
+        Some("rotated-r3fresh")
+    );
+    assert_eq!(seen[3].bearer(), Some(FRESH));
+}
+
+#[test]
+fn signup_with_a_refused_token_refreshes_and_repeats_like_python() {
+    const SIGNUP: &str = "POST /api/user/v2/signup";
+    let server = Server::script([
+        reply(401, r#"{"error":"expired"}"#),
+        token(FRESH),
+        reply(201, json!({"user_id": "u9", "tenant": "t9"})),
+    ]);
+    let client = builder(&server)
+        .access_token(ACCESS)
+        .refresh_token(REFRESH)
+        .build()
+        .unwrap();
+    assert_eq!(client.signup("a@b.c", "pw").send().unwrap().user_id, "u9");
+    assert_eq!(server.lines(), [SIGNUP, TOKEN, SIGNUP]);
+    assert_eq!(server.seen()[2].bearer(), Some(FRESH));
+
+    // Without a token there is nothing to refresh: the 401 is reported at once.
+    let server = Server::script([reply(401, r#"{"error":"no"}"#)]);
+    let anonymous = builder(&server).build().unwrap();
+    let e = anonymous.signup("a@b.c", "pw").send().unwrap_err();
+    assert!(
+        matches!(&e, Error::Authorization { status: 401, .. }),
+        "{e:?}"
+    );
+    assert_eq!(server.lines(), [SIGNUP]);
+}
+
+#[test]
 fn clones_that_hit_a_401_together_refresh_once() {
     const THREADS: usize = 4;
     let refused = Arc::new(AtomicUsize::new(0));
@@ -732,6 +789,25 @@ fn retry_after_is_honoured_and_capped() {
         "{sleeps:?}"
     );
     assert_eq!(sleeps.len(), 3);
+}
+
+#[test]
+fn a_413_with_retry_after_is_retried_like_urllib3() {
+    // A 413 with Retry-After is retried (urllib3 does), even for a POST: it was not processed.
+    const ADD: &str = "POST /api/user/v0/acme/groups/g1";
+    let server = Server::script([
+        reply(413, "").header("Retry-After", 0),
+        reply(200, json!({"id": "u1"})),
+    ]);
+    let client = builder(&server).access_token(ACCESS).build().unwrap();
+    client.add_group_member("g1", "u1").send().unwrap();
+    assert_eq!(server.lines(), [ADD, ADD]);
+    // Without Retry-After a 413 is an answer, not retried.
+    let server = Server::script([reply(413, r#"{"error":"too large"}"#)]);
+    let client = builder(&server).access_token(ACCESS).build().unwrap();
+    let e = client.add_group_member("g1", "u1").send().unwrap_err();
+    assert_eq!(e.status(), Some(413));
+    assert_eq!(server.lines(), [ADD]);
 }
 
 #[test]
@@ -913,7 +989,7 @@ fn tls_trusts_the_given_roots_only() {
             .access_token(ACCESS)
             .retry(policy.clone());
         for pem in pems {
-            b = b.add_root_certificates_pem(*pem);
+            b = b.root_certificates_pem(*pem);
         }
         b.build()
     };
