@@ -500,6 +500,10 @@ fn send_fn(out: &mut String, ep: &Endpoint) {
         "    pub fn send(self) -> Result<{ret}, crate::Error> {{"
     )
     .unwrap();
+    if ep.auth.as_deref() != Some("optional") {
+        // With only a refresh token held, get an access token (and the tenant) first.
+        out.push_str("        self.client.prepare_session()?;\n");
+    }
     out.push_str("        let request = self.request()?;\n        let reply = self.client.execute(&request)?;\n");
     writeln!(out, "        {decode}\n    }}").unwrap();
 }

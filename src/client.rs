@@ -223,6 +223,17 @@ impl Client {
         }
     }
 
+    /// Before a method builds its request: with only a refresh token held, gets an access
+    /// token first, which also adopts the token's tenant when the client has none (so a
+    /// client built from a refresh token alone can call tenant paths at once).
+    pub(crate) fn prepare_session(&self) -> Result<(), Error> {
+        let t = self.inner.tokens.snapshot();
+        if t.access_token.is_none() && t.refresh_token.is_some() {
+            self.refresh_after(None, self.inner.transport.retry.deadline_from_now())?;
+        }
+        Ok(())
+    }
+
     /// Refreshes the tokens after `used` was refused (or was missing). Clones racing here
     /// refresh once: the others wait, find a new token and return.
     fn refresh_after(&self, used: Option<&str>, deadline: Option<Instant>) -> Result<(), Error> {
@@ -641,6 +652,9 @@ pub(crate) fn check_setting(param: &str, value: &str, token: bool) -> Result<(),
             param,
             "must not contain spaces or control characters",
         ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(Error::invalid(param, "must not contain control characters"));
     }
     Ok(())
 }

@@ -33,7 +33,7 @@ impl ClientBuilder {
     /// | variable | setting | |
     /// |---|---|---|
     /// | `SQUIRRO_CLUSTER` | [`cluster`](Self::cluster) | required, `http(s)://host` |
-    /// | `SQUIRRO_TENANT` | [`tenant`](Self::tenant) | required |
+    /// | `SQUIRRO_TENANT` | [`tenant`](Self::tenant) | optional: else the token's tenant, adopted on the first call |
     /// | `SQUIRRO_TOKEN` | [`refresh_token`](Self::refresh_token) | required |
     /// | `SQUIRRO_CLIENT_ID` | [`client_id`](Self::client_id) | optional |
     /// | `SQUIRRO_CLIENT_SECRET` | [`client_secret`](Self::client_secret) | optional |
@@ -67,14 +67,13 @@ pub(crate) fn settings(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Clie
     };
     let cluster = required("SQUIRRO_CLUSTER")?;
     check_url("SQUIRRO_CLUSTER", &cluster)?;
-    let tenant = required("SQUIRRO_TENANT")?;
-    check_setting("SQUIRRO_TENANT", &tenant, false)?;
     let token = required("SQUIRRO_TOKEN")?;
     check_setting("SQUIRRO_TOKEN", &token, true)?;
-    let mut builder = Client::builder()
-        .cluster(cluster)
-        .tenant(tenant)
-        .refresh_token(token);
+    let mut builder = Client::builder().cluster(cluster).refresh_token(token);
+    if let Some(tenant) = read(&lookup, "SQUIRRO_TENANT")? {
+        check_setting("SQUIRRO_TENANT", &tenant, false)?;
+        builder = builder.tenant(tenant);
+    }
     if let Some(id) = read(&lookup, "SQUIRRO_CLIENT_ID")? {
         builder = builder.client_id(id);
     }
@@ -222,7 +221,7 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_named() {
-        for name in ["SQUIRRO_CLUSTER", "SQUIRRO_TENANT", "SQUIRRO_TOKEN"] {
+        for name in ["SQUIRRO_CLUSTER", "SQUIRRO_TOKEN"] {
             let pairs: Vec<_> = FULL.iter().copied().filter(|(k, _)| *k != name).collect();
             assert_eq!(failing_param(&pairs), name);
             assert_eq!(

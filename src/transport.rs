@@ -16,8 +16,9 @@ const MAX_REDIRECTS: usize = 5;
 
 /// How failed attempts are retried.
 ///
-/// The default follows the Python client (urllib3's `Retry(total=10, backoff_factor=1,
-/// status_forcelist=[502, 503, 504])`, `Retry-After` honoured), with 429 treated like 503 and
+/// The default follows the Python client (urllib3's `Retry(total=10, connect=5, read=3,
+/// backoff_factor=1, status_forcelist=[502, 503, 504])`, `Retry-After` honoured, and a 413,
+/// 429 or 503 carrying `Retry-After` retried too), with 429 always treated like 503 and
 /// one deliberate difference: a `POST` the server may have processed (a 502 or 504, or a
 /// failure after the request was sent) is not retried unless
 /// [`retry_non_idempotent`](RetryPolicy::retry_non_idempotent) is set, so a retry cannot
@@ -42,6 +43,8 @@ pub struct RetryPolicy {
     backoff_factor: Duration,
     max_backoff: Duration,
     max_retry_after: Duration,
+    connect_retries: u32,
+    read_retries: u32,
     statuses: Vec<u16>,
     retry_non_idempotent: bool,
     deadline: Option<Duration>,
@@ -55,6 +58,8 @@ impl Default for RetryPolicy {
             backoff_factor: Duration::from_secs(1),
             max_backoff: Duration::from_secs(120),
             max_retry_after: Duration::from_secs(120),
+            connect_retries: 5,
+            read_retries: 3,
             statuses: vec![429, 502, 503, 504],
             retry_non_idempotent: false,
             deadline: None,
@@ -70,6 +75,8 @@ impl fmt::Debug for RetryPolicy {
             .field("backoff_factor", &self.backoff_factor)
             .field("max_backoff", &self.max_backoff)
             .field("max_retry_after", &self.max_retry_after)
+            .field("connect_retries", &self.connect_retries)
+            .field("read_retries", &self.read_retries)
             .field("statuses", &self.statuses)
             .field("retry_non_idempotent", &self.retry_non_idempotent)
             .field("deadline", &self.deadline)
@@ -102,6 +109,18 @@ impl RetryPolicy {
     /// `Retry-After` may be seconds or an HTTP date; it replaces the backoff of that retry.
     pub fn max_retry_after(mut self, d: Duration) -> Self {
         self.max_retry_after = d;
+        self
+    }
+    /// Retries after a failure to connect, at most (default 5, as urllib3's `connect=5` in the
+    /// Python client): an unreachable cluster fails after about 30 s of backoff, not minutes.
+    pub fn connect_retries(mut self, n: u32) -> Self {
+        self.connect_retries = n;
+        self
+    }
+    /// Retries after a connection broke or timed out once the request was sent, at most
+    /// (default 3, as urllib3's `read=3`).
+    pub fn read_retries(mut self, n: u32) -> Self {
+        self.read_retries = n;
         self
     }
     /// The statuses that are retried (default 429, 502, 503, 504).
@@ -153,7 +172,8 @@ impl RetryPolicy {
         listed && (idempotent || self.retry_non_idempotent || matches!(status, 413 | 429 | 503))
     }
 
-    fn retries_error(&self, e: &ureq::Error, idempotent: bool) -> bool {
+    /// Whether a failed attempt is retried, and which budget it spends.
+    fn retries_error(&self, e: &ureq::Error, idempotent: bool) -> Option<Failure> {
         use std::io::ErrorKind as K;
         let unsent = matches!(
             e,
@@ -173,8 +193,23 @@ impl RetryPolicy {
             ureq::Error::Timeout(_) | ureq::Error::Protocol(_) => true,
             _ => false,
         };
-        unsent || (transient && (idempotent || self.retry_non_idempotent))
+        if unsent {
+            Some(Failure::Connect)
+        } else if transient && (idempotent || self.retry_non_idempotent) {
+            Some(Failure::Read)
+        } else {
+            None
+        }
     }
+}
+
+/// The two kinds of failed attempts that have retry budgets of their own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// Nothing was sent: no connection.
+    Connect,
+    /// The connection broke or timed out after the request was sent.
+    Read,
 }
 
 /// The wait a `Retry-After` value asks for: seconds, or an HTTP date (IMF-fixdate,
@@ -342,6 +377,7 @@ impl Transport {
         let method = out.request.method;
         let path = &out.request.path;
         let mut attempt = 0u32;
+        let (mut connect_failures, mut read_failures) = (0u32, 0u32);
         loop {
             attempt += 1;
             let t0 = Instant::now();
@@ -367,13 +403,31 @@ impl Transport {
                         "{method} {path} -> {e} (attempt {attempt}, {:?})",
                         t0.elapsed()
                     );
-                    let retried = policy.retries_error(&e, out.idempotent);
+                    let failure = policy.retries_error(&e, out.idempotent);
                     let e = Error::Connection {
                         host: self.host.clone(),
                         source: e,
                     };
-                    if !retried {
+                    let budget_left = match failure {
+                        None => return Err(e),
+                        Some(Failure::Connect) => {
+                            connect_failures += 1;
+                            connect_failures <= policy.connect_retries
+                        }
+                        Some(Failure::Read) => {
+                            read_failures += 1;
+                            read_failures <= policy.read_retries
+                        }
+                    };
+                    if !budget_left && attempt == 1 {
                         return Err(e);
+                    }
+                    if !budget_left {
+                        return Err(Error::RetriesExhausted {
+                            attempts: attempt,
+                            last_status: None,
+                            last_error: Some(Box::new(e)),
+                        });
                     }
                     (Err(e), policy.backoff(attempt))
                 }
@@ -653,20 +707,27 @@ mod tests {
         let refused =
             || ureq::Error::Io(io::Error::new(io::ErrorKind::ConnectionRefused, "refused"));
         let reset = || ureq::Error::Io(io::Error::new(io::ErrorKind::ConnectionReset, "reset"));
-        assert!(p.retries_error(&refused(), false), "nothing was sent");
-        assert!(p.retries_error(&ureq::Error::Timeout(ureq::Timeout::Connect), false));
+        let connect = Some(Failure::Connect);
         assert!(
-            !p.retries_error(&reset(), false),
+            p.retries_error(&refused(), false) == connect,
+            "nothing was sent"
+        );
+        assert!(p.retries_error(&ureq::Error::Timeout(ureq::Timeout::Connect), false) == connect);
+        assert!(
+            p.retries_error(&reset(), false).is_none(),
             "a POST may have been processed"
         );
-        assert!(p.retries_error(&reset(), true));
-        assert!(!p.retries_error(&ureq::Error::Timeout(ureq::Timeout::Global), false));
+        assert!(p.retries_error(&reset(), true) == Some(Failure::Read));
+        assert!(
+            p.retries_error(&ureq::Error::Timeout(ureq::Timeout::Global), false)
+                .is_none()
+        );
         let bad_cert = ureq::Error::Io(io::Error::new(
             io::ErrorKind::InvalidData,
             "invalid peer certificate",
         ));
         assert!(
-            !p.retries_error(&bad_cert, true),
+            p.retries_error(&bad_cert, true).is_none(),
             "a TLS failure is not transient"
         );
     }

@@ -522,6 +522,21 @@ fn with_only_a_refresh_token_the_first_call_gets_an_access_token_first() {
     assert_eq!(seen[1].bearer(), Some(FRESH));
 }
 
+#[test]
+fn a_refresh_token_alone_is_enough_the_tenant_comes_from_the_token() {
+    let server = Server::script([token(FRESH), users()]);
+    let client = Client::builder()
+        .cluster(server.url())
+        .refresh_token(REFRESH)
+        .retry(no_sleep())
+        .build()
+        .unwrap();
+    assert_eq!(client.tenant(), None);
+    assert_eq!(client.get_users().send().unwrap().users[0].id, "u1");
+    assert_eq!(client.tenant().as_deref(), Some("acme"));
+    assert_eq!(server.lines(), [TOKEN, USERS]);
+}
+
 // ---- Refresh -----------------------------------------------------------------------------
 
 #[test]
@@ -974,6 +989,16 @@ fn a_refused_connection_is_a_connection_error() {
     };
     assert!(matches!(**last, Error::Connection { .. }), "{e:?}");
     assert_eq!(*sleeps.lock().unwrap(), [Duration::from_secs(2)]);
+
+    // By default, as urllib3's connect=5: six attempts, about 30 s of backoff, not minutes.
+    let (policy, sleeps) = recorded_sleeps();
+    let e = client(policy).get_users().send().unwrap_err();
+    assert!(
+        matches!(&e, Error::RetriesExhausted { attempts: 6, .. }),
+        "{e:?}"
+    );
+    let waited: Duration = sleeps.lock().unwrap().iter().sum();
+    assert_eq!(waited, Duration::from_secs(2 + 4 + 8 + 16));
 }
 
 // ---- TLS ---------------------------------------------------------------------------------
@@ -1434,7 +1459,15 @@ fn from_env_names_the_missing_or_malformed_variable() {
             ("SQUIRRO_TOKEN", REFRESH),
         ],
     );
-    run_child("SQUIRRO_TENANT", &[cluster, ("SQUIRRO_TOKEN", REFRESH)]);
+    // The tenant is optional, but a blank-looking one that is set must be well-formed.
+    run_child(
+        "SQUIRRO_TENANT",
+        &[
+            cluster,
+            ("SQUIRRO_TENANT", "acme\u{7}"),
+            ("SQUIRRO_TOKEN", REFRESH),
+        ],
+    );
     run_child("SQUIRRO_TOKEN", &[cluster, tenant]);
     run_child(
         "SQUIRRO_TOKEN",
