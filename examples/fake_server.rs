@@ -1,9 +1,9 @@
 //! Serves the fake Squirro user API until interrupted, for curl or any client.
 //!
 //! ```text
-//! cargo run --features fake --example fake_server -- --addr 127.0.0.1:8080
-//! SQUIRRO_FAKE_ADDR=127.0.0.1:8080 cargo run --features fake --example fake_server
-//! cargo run --features fake --example fake_server -- --access-token-ttl 5
+//! cargo run --example fake_server -- --addr 127.0.0.1:8080
+//! SQUIRRO_FAKE_ADDR=127.0.0.1:8080 cargo run --example fake_server
+//! cargo run --example fake_server -- --access-token-ttl 5
 //! ```
 //!
 //! Without an address it picks a free port on 127.0.0.1. `--access-token-ttl SECONDS` makes
