@@ -117,12 +117,13 @@ pub(crate) struct State {
 }
 
 impl fmt::Debug for State {
+    /// Shown as the [`Tokens`] it holds (which say only whether each token is there).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let r = |o: &Option<String>| o.as_ref().map(|_| crate::redact::Redacted);
-        f.debug_struct("Tokens")
-            .field("access_token", &r(&self.access_token))
-            .field("refresh_token", &r(&self.refresh_token))
-            .finish()
+        let tokens = Tokens {
+            access_token: self.access_token.clone(),
+            refresh_token: self.refresh_token.clone(),
+        };
+        fmt::Debug::fmt(&tokens, f)
     }
 }
 
