@@ -180,15 +180,16 @@ fn client_method(out: &mut String, ep: &Endpoint) {
     }
     let opts: Vec<&Param> = settable(ep).collect();
     if !opts.is_empty() {
-        writeln!(out, "    ///\n    /// Optional parameters are setters on [`{builder}`](crate::operations::{builder}):").unwrap();
+        writeln!(out, "    ///\n    /// Optional parameters, setters of [`{builder}`](crate::operations::{builder}):").unwrap();
         for p in &opts {
             let default = match &p.default {
-                Some(d) => format!(" (default `{}`)", spec::show(d)),
+                Some(d) => format!(" Default `{}`.", spec::show(d)),
                 None => String::new(),
             };
+            let doc = p.doc.trim().replace('\n', " ");
             writeln!(
                 out,
-                "    /// [`{n}`](crate::operations::{builder}::{n}){default}.",
+                "    /// - [`{n}`](crate::operations::{builder}::{n}): {doc}{default}",
                 n = p.name
             )
             .unwrap();
@@ -201,7 +202,10 @@ fn client_method(out: &mut String, ep: &Endpoint) {
             let inner = &r[4..r.len() - 1];
             format!("a list of [`{inner}`](crate::models::{inner})")
         }
-        r => format!("a [`{r}`](crate::models::{r})"),
+        r => {
+            let article = if r.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+            format!("{article} [`{r}`](crate::models::{r})")
+        }
     };
     writeln!(out, "    ///\n    /// `.send()` returns {reply}; `.request()` builds the request without sending it.").unwrap();
     // Example.
@@ -214,9 +218,15 @@ fn client_method(out: &mut String, ep: &Endpoint) {
     if ep.deprecated.is_some() {
         out.push_str("    /// # #[allow(deprecated)]\n");
     }
+    // Optional parameters with an example are shown set, so the example is a working call.
+    let setters: String = opts
+        .iter()
+        .filter(|p| p.example.is_some())
+        .map(|p| format!(".{}({})", ident(&p.name), example_expr(p)))
+        .collect();
     writeln!(
         out,
-        "    /// {binding}client.{}({}).send()?;",
+        "    /// {binding}client.{}({}){setters}.send()?;",
         ep.name,
         args.join(", ")
     )
