@@ -203,7 +203,11 @@ fn client_method(out: &mut String, ep: &Endpoint) {
             format!("a list of [`{inner}`](crate::models::{inner})")
         }
         r => {
-            let article = if r.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+            let article = if r.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                "an"
+            } else {
+                "a"
+            };
             format!("{article} [`{r}`](crate::models::{r})")
         }
     };

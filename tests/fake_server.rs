@@ -4,7 +4,7 @@
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use squirro_user_api::fake::{FakeServer, Fault};
 use ureq::http::{Request, Response};
 use ureq::{Agent, Body};
@@ -802,10 +802,12 @@ fn groups_and_project_members_with_role_permissions() {
         ),
         (Some("user"), Some("member"), Some("user"))
     );
-    assert!(m["permissions"]
-        .as_array()
-        .unwrap()
-        .contains(&json!("projects.write.*")));
+    assert!(
+        m["permissions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("projects.write.*"))
+    );
     let (_, m) = admin.call(
         "POST",
         members,
@@ -1173,9 +1175,11 @@ fn dropped_connections_get_no_reply() {
             .after_handling(),
     );
     let body = json!({ "email": "lost@example.com", "password": "password-1" });
-    assert!(admin
-        .try_send("POST", "/v0/acme/users", Payload::Json(body.clone()))
-        .is_err());
+    assert!(
+        admin
+            .try_send("POST", "/v0/acme/users", Payload::Json(body.clone()))
+            .is_err()
+    );
     assert_eq!(
         admin.call("POST", "/v0/acme/users", Payload::Json(body)).0,
         409
@@ -1240,9 +1244,11 @@ fn sequential_requests_share_one_keep_alive_connection() {
     }
     let journal = server.journal();
     assert_eq!(journal.len(), 21);
-    assert!(journal
-        .iter()
-        .all(|e| e.peer == journal[0].peer && e.connection == journal[0].connection));
+    assert!(
+        journal
+            .iter()
+            .all(|e| e.peer == journal[0].peer && e.connection == journal[0].connection)
+    );
     // Another agent opens another connection.
     let other = Client::admin(&server);
     other.get(&path);
@@ -1261,9 +1267,11 @@ fn shutdown_is_prompt_with_an_idle_keep_alive_connection() {
     server.shutdown();
     let took = started.elapsed();
     assert!(took < Duration::from_millis(500), "shutdown took {took:?}");
-    assert!(admin
-        .try_send("GET", "/v0/acme/users", Payload::Nothing)
-        .is_err());
+    assert!(
+        admin
+            .try_send("GET", "/v0/acme/users", Payload::Nothing)
+            .is_err()
+    );
     assert!(
         TcpStream::connect(addr).is_err(),
         "still accepting connections"

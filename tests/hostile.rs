@@ -288,8 +288,19 @@ fn invalid_input_is_refused_before_sending() {
 fn redaction_survives_multibyte_text() {
     let body = "[token[\u{fffd} bearer x\u{e9}".as_bytes().to_vec();
     let reply = Reply::from_parts("get_users", 500, body);
-    let e = squirro_user_api::operations::decode_as("get_users", &reply).unwrap().unwrap_err();
-    assert!(matches!(e, Error::Transport { status: Some(500), .. }), "{e:?}");
+    let e = squirro_user_api::operations::decode_as("get_users", &reply)
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Transport {
+                status: Some(500),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 /// Found by the fuzzer: a multi-byte space before a `key=value` pair.
@@ -297,7 +308,12 @@ fn redaction_survives_multibyte_text() {
 fn redaction_survives_multibyte_space() {
     let body = "a\u{a0}password=x \u{2003}token=y".as_bytes().to_vec();
     let reply = Reply::from_parts("get_users", 502, body);
-    let e = squirro_user_api::operations::decode_as("get_users", &reply).unwrap().unwrap_err();
+    let e = squirro_user_api::operations::decode_as("get_users", &reply)
+        .unwrap()
+        .unwrap_err();
     let shown = e.to_string();
-    assert!(!shown.contains("password=x") && !shown.contains("token=y"), "{shown}");
+    assert!(
+        !shown.contains("password=x") && !shown.contains("token=y"),
+        "{shown}"
+    );
 }

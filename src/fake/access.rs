@@ -2,7 +2,7 @@
 //! the password policy. Each check answers the error a real server would.
 
 use super::reply::ApiError;
-use super::state::{Actor, Role, State, User, MIN_PASSWORD_LENGTH};
+use super::state::{Actor, MIN_PASSWORD_LENGTH, Role, State, User};
 
 /// Enters a tenant (or workspace) as the actor: 404 for an unknown tenant, 403 for one the
 /// actor is not a member of; otherwise the actor's role there.

@@ -1,7 +1,7 @@
 //! External authentications of a user, one per service; the `ext_id` grant logs in with them.
 
 use super::access::{check_client, enter, require_self_or_admin, target_user};
-use super::input::{json_required, json_str, Input};
+use super::input::{Input, json_required, json_str};
 use super::reply::{ApiError, Outcome, Reply};
 use super::state::{Actor, Authentication, State};
 

@@ -1,7 +1,7 @@
 //! Grants and sessions of a user. A session is a grant (a login creates one), so the session
 //! routes read and delete grants: deleting one revokes its refresh and access tokens.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::access::{check_client, enter, require_self_or_admin, target_user};
 use super::input::Input;

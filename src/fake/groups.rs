@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::access::{enter, require_admin, target_user};
-use super::input::{id_list, Input, Pairs};
+use super::input::{Input, Pairs, id_list};
 use super::reply::{ApiError, Outcome, Reply};
 use super::state::{Actor, Group, MemberKind, ProjectMember, ProjectRole, State};
 

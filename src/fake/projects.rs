@@ -2,7 +2,7 @@
 //! (and the server role). A project exists once it has had a member, and belongs to the tenant
 //! it was first used in; another tenant gets a 404 for it.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::access::{enter, require_admin, target_user};
 use super::input::Input;

@@ -2,8 +2,8 @@
 //! shape (`{"error": "..."}`).
 
 use axum::body::Body;
-use axum::http::{header, HeaderValue, Response, StatusCode};
-use serde_json::{json, Value};
+use axum::http::{HeaderValue, Response, StatusCode, header};
+use serde_json::{Value, json};
 
 /// A successful answer.
 #[derive(Debug)]

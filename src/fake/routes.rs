@@ -3,7 +3,7 @@
 
 use axum::http::Method;
 
-use super::input::{percent_decode, Input};
+use super::input::{Input, percent_decode};
 use super::reply::{ApiError, Outcome};
 use super::state::{Actor, State};
 use super::{authentications, grants, groups, projects, token, users, workspaces};

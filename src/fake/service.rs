@@ -5,15 +5,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State as AxumState};
-use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use serde_json::json;
 
 use super::faults::{Fault, FaultAction, Faults};
-use super::input::{parse_pairs, BodyKind, Input, Pairs};
-use super::journal::{redact_authorization, Journal, JournalEntry};
+use super::input::{BodyKind, Input, Pairs, parse_pairs};
+use super::journal::{Journal, JournalEntry, redact_authorization};
 use super::listener::ConnInfo;
-use super::reply::{json_response, ApiError};
-use super::routes::{dispatch, Route};
+use super::reply::{ApiError, json_response};
+use super::routes::{Route, dispatch};
 use super::state::State;
 
 /// The largest request body read (1 MiB); a larger one is answered 413.

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
-use super::clock::{format_datetime, GRANT_VALIDITY};
+use super::clock::{GRANT_VALIDITY, format_datetime};
 use super::ids::Rng;
 
 /// The shortest password the fake accepts (its password policy).
@@ -794,14 +794,20 @@ mod tests {
 
     #[test]
     fn permissions_follow_project_and_server_roles() {
-        assert!(ProjectRole::Member
-            .permissions(Some(Role::User))
-            .contains(&"projects.write.*"));
-        assert!(!ProjectRole::Member
-            .permissions(Some(Role::Reader))
-            .contains(&"items.*"));
-        assert!(ProjectRole::Reader
-            .permissions(Some(Role::Admin))
-            .contains(&"projects.*"));
+        assert!(
+            ProjectRole::Member
+                .permissions(Some(Role::User))
+                .contains(&"projects.write.*")
+        );
+        assert!(
+            !ProjectRole::Member
+                .permissions(Some(Role::Reader))
+                .contains(&"items.*")
+        );
+        assert!(
+            ProjectRole::Reader
+                .permissions(Some(Role::Admin))
+                .contains(&"projects.*")
+        );
     }
 }

@@ -1,10 +1,10 @@
 //! Getting tokens: `POST /oauth2/token` (the four grant types), `POST /v2/signup`, and
 //! `GET /msexchange/oauth2_token`.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::access::{check_client, check_password_policy};
-use super::input::{is_valid_email, json_required, json_str, Input};
+use super::input::{Input, is_valid_email, json_required, json_str};
 use super::reply::{ApiError, Outcome, Reply};
 use super::state::{Actor, Role, State};
 

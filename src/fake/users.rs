@@ -1,14 +1,14 @@
 //! Users of a tenant: listing, adding, reading and updating (custom values included),
 //! deleting, changing a password, and the password policy.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::access::{
     check_password_policy, enter, require_admin, require_self_or_admin, target_user,
 };
-use super::input::{is_valid_email, json_required, json_str, BodyKind, Input};
+use super::input::{BodyKind, Input, is_valid_email, json_required, json_str};
 use super::reply::{ApiError, Outcome, Reply};
-use super::state::{Actor, Role, State, MIN_PASSWORD_LENGTH};
+use super::state::{Actor, MIN_PASSWORD_LENGTH, Role, State};
 
 /// Fields of a user that update_user_data cannot set.
 const READ_ONLY_FIELDS: [&str; 5] = ["id", "tenant", "role_permissions", "groups", "projects"];

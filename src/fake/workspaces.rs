@@ -1,10 +1,10 @@
 //! Workspaces (`/v2/workspaces`): tenants with a title, whose members come from other tenants.
 //! A workspace's domain works as a tenant in every `/{v}/{tenant}/...` route.
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::access::{enter, require_admin};
-use super::input::{is_valid_email, json_required, json_str, Input};
+use super::input::{Input, is_valid_email, json_required, json_str};
 use super::reply::{ApiError, Outcome, Reply};
 use super::state::{Actor, Role, State};
 
