@@ -6,6 +6,7 @@ use crate::request::{Auth, Method, RequestBuilder};
 use crate::transport::Outgoing;
 use crate::{Client, Error, Request};
 use std::fmt;
+use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
@@ -103,7 +104,8 @@ impl fmt::Debug for Tokens {
 
 /// What the clones of a client share: the tokens, the tenant, the session facts.
 pub(crate) struct TokenState {
-    state: RwLock<State>,
+    /// Replaced as a whole when tokens change, so a snapshot is a reference count.
+    state: RwLock<Arc<State>>,
     refresh: Mutex<()>,
     on_refresh: Option<crate::client::TokenCallback>,
 }
@@ -135,19 +137,19 @@ impl TokenState {
         on_refresh: Option<crate::client::TokenCallback>,
     ) -> Self {
         TokenState {
-            state: RwLock::new(State {
+            state: RwLock::new(Arc::new(State {
                 access_token,
                 refresh_token,
                 tenant,
                 session: None,
-            }),
+            })),
             refresh: Mutex::new(()),
             on_refresh,
         }
     }
 
-    pub(crate) fn snapshot(&self) -> State {
-        self.state.read().unwrap_or_else(|e| e.into_inner()).clone()
+    pub(crate) fn snapshot(&self) -> Arc<State> {
+        Arc::clone(&self.state.read().unwrap_or_else(|e| e.into_inner()))
     }
 
     pub(crate) fn refresh_lock(&self) -> MutexGuard<'_, ()> {
@@ -158,7 +160,8 @@ impl TokenState {
     /// [`notify`](Self::notify). A reply without a refresh token keeps `kept_refresh` (the
     /// token the grant used), so a refresh can never leave the client unable to refresh.
     fn adopt(&self, reply: TokenReply, kept_refresh: Option<String>) -> Tokens {
-        let mut s = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let s = Arc::make_mut(&mut guard);
         if s.tenant.is_none() {
             s.tenant = reply.info.tenant.clone().filter(|t| !t.is_empty());
         }
@@ -221,7 +224,7 @@ impl Client {
     /// The session facts of the last authentication (user id, tenant, role, permissions,
     /// session id), if there was one.
     pub fn session(&self) -> Option<SessionInfo> {
-        self.inner.tokens.snapshot().session
+        self.inner.tokens.snapshot().session.clone()
     }
 
     /// The tokens the client holds now (to persist them; see also
@@ -229,8 +232,8 @@ impl Client {
     pub fn tokens(&self) -> Tokens {
         let s = self.inner.tokens.snapshot();
         Tokens {
-            access_token: s.access_token,
-            refresh_token: s.refresh_token,
+            access_token: s.access_token.clone(),
+            refresh_token: s.refresh_token.clone(),
         }
     }
 }
@@ -349,12 +352,14 @@ impl Authenticate<'_> {
     ) -> Result<(SessionInfo, Tokens), Error> {
         let inner = &self.client.inner;
         if let Some(t) = &self.tenant {
-            inner
-                .tokens
-                .state
-                .write()
-                .unwrap_or_else(|e| e.into_inner())
-                .tenant = Some(t.clone());
+            Arc::make_mut(
+                &mut inner
+                    .tokens
+                    .state
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()),
+            )
+            .tenant = Some(t.clone());
         }
         let request = self.request()?;
         let url = self.client.url(&request);

@@ -93,7 +93,7 @@ impl Client {
 
     /// The tenant, set on the builder or adopted from the first authentication.
     pub fn tenant(&self) -> Option<String> {
-        self.inner.tokens.snapshot().tenant
+        self.inner.tokens.snapshot().tenant.clone()
     }
 
     /// The API version used in paths (default `v0`).
@@ -111,7 +111,10 @@ impl Client {
 
     /// The full URL of a request.
     pub fn url(&self, request: &Request) -> String {
-        format!("{}{}", self.inner.base, request.path_and_query())
+        let mut url = String::with_capacity(self.inner.base.len() + request.path.len() + 64);
+        url.push_str(&self.inner.base);
+        request.write_path_and_query(&mut url);
+        url
     }
 
     /// The request as it would go on the wire, written like HTTP: the request line, the headers
@@ -193,11 +196,12 @@ impl Client {
                 deadline,
             )
         };
-        let used = match request.auth {
+        let held = match request.auth {
             Auth::None => None,
-            _ => inner.tokens.snapshot().access_token,
+            _ => Some(inner.tokens.snapshot()),
         };
-        let mut reply = send(used.as_deref())?;
+        let used = held.as_ref().and_then(|t| t.access_token.as_deref());
+        let mut reply = send(used)?;
         // As Python, an unauthenticated call that carried a token (signup) refreshes too.
         let may_refresh = match request.auth {
             Auth::Required => true,
@@ -207,7 +211,7 @@ impl Client {
         if reply.status == 401 && may_refresh {
             // One refresh and one repeat; a second 401 is reported, as is the first when the
             // refresh fails.
-            match self.refresh_after(used.as_deref(), deadline) {
+            match self.refresh_after(used, deadline) {
                 Ok(()) => reply = send(inner.tokens.snapshot().access_token.as_deref())?,
                 Err(e) => log::warn!(
                     "{} {}: the access token was refused and refreshing it failed: {e}",
@@ -244,10 +248,15 @@ impl Client {
             if now.access_token.is_some() && now.access_token.as_deref() != used {
                 return Ok(());
             }
-            let mut refresh = now.refresh_token.ok_or_else(|| Error::Authentication {
-                status: None,
-                message: Some("the access token was refused and there is no refresh token".into()),
-            })?;
+            let mut refresh = now
+                .refresh_token
+                .clone()
+                .ok_or_else(|| Error::Authentication {
+                    status: None,
+                    message: Some(
+                        "the access token was refused and there is no refresh token".into(),
+                    ),
+                })?;
             // As Python: up to 3 token requests until a different access token comes back (on a
             // multi-node cluster, one node may still accept the token another refused).
             let mut fresh = None;
@@ -563,7 +572,14 @@ impl ClientBuilder {
             .user_agent(concat!("squirro-user-api-rust/", env!("CARGO_PKG_VERSION")))
             .accept_encoding("identity")
             .build();
-        let agent = ureq::Agent::new_with_config(config);
+        // ureq resolves the host before looking in its pool, on every request, and with a
+        // timeout set its default resolver does it on a new thread: a pooled connection must
+        // not pay that (see `transport::PoolFriendlyResolver`).
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            crate::transport::PoolFriendlyResolver::default(),
+        );
         let host_port = match url.port {
             Some(p) => format!("{}:{p}", url.host),
             None => url.host,

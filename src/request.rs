@@ -119,7 +119,14 @@ impl Request {
     }
     /// The path with the encoded query string, as it goes on the request line.
     pub fn path_and_query(&self) -> String {
-        let mut s = self.path.clone();
+        let mut s = String::with_capacity(self.path.len() + 64);
+        self.write_path_and_query(&mut s);
+        s
+    }
+
+    /// Appends the path and the encoded query to `s`.
+    pub(crate) fn write_path_and_query(&self, s: &mut String) {
+        s.push_str(&self.path);
         if !self.query.is_empty() {
             s.push('?');
             let mut first = true;
@@ -128,12 +135,11 @@ impl Request {
                     s.push('&');
                 }
                 first = false;
-                form_encode_into(&mut s, k);
+                form_encode_into(s, k);
                 s.push('=');
-                form_encode_into(&mut s, v);
+                form_encode_into(s, v);
             }
         }
-        s
     }
 }
 
@@ -315,13 +321,14 @@ impl RequestBuilder {
     }
 
     pub(crate) fn tenant(&mut self, client: &Client) -> Result<(), Error> {
-        let tenant = client.tenant().ok_or_else(|| {
+        let state = client.inner.tokens.snapshot();
+        let tenant = state.tenant.as_deref().ok_or_else(|| {
             Error::invalid(
                 "tenant",
                 "missing tenant: set it on the builder or authenticate first",
             )
         })?;
-        self.segment("tenant", &tenant)
+        self.segment("tenant", tenant)
     }
 
     pub(crate) fn version(&mut self, client: &Client) {
@@ -481,14 +488,19 @@ pub(crate) fn check_email(param: &'static str, email: &str) -> Result<(), Error>
     let accepted = email.find('@').is_some_and(|at| {
         let domain = &email[at + 1..];
         let run = &domain[..domain.find('@').unwrap_or(domain.len())];
-        at > 0 && run.char_indices().any(|(i, c)| c == '.' && i > 0 && i + 1 < run.len())
+        at > 0
+            && run
+                .char_indices()
+                .any(|(i, c)| c == '.' && i > 0 && i + 1 < run.len())
     });
     if accepted {
         Ok(())
     } else {
         Err(Error::invalid(
             param,
-            format!("{email:?} is not an email address (expected name@domain.tld; the Python client would silently drop it)"),
+            format!(
+                "{email:?} is not an email address (expected name@domain.tld; the Python client would silently drop it)"
+            ),
         ))
     }
 }
@@ -498,7 +510,13 @@ pub(crate) fn check_email(param: &'static str, email: &str) -> Result<(), Error>
 /// -4 to 15, else scientific with a signed exponent of at least two digits (`1e-05`, `1e+16`).
 pub(crate) fn python_float(f: f64) -> String {
     if !f.is_finite() {
-        return if f.is_nan() { "nan".into() } else if f > 0.0 { "inf".into() } else { "-inf".into() };
+        return if f.is_nan() {
+            "nan".into()
+        } else if f > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e20", "5e-324", "0e0".
     let sci = format!("{:e}", f.abs());
@@ -548,13 +566,24 @@ mod tests {
     #[test]
     fn emails_as_python_accepts_them() {
         // Python's re.match("[^@]+@[^@]+\.[^@]+", email) accepts these: we send them.
-        for ok in ["a@b.c", "first.last+tag@example.co.uk", "first last@example.com", "user@example.com.", "a@b.c@d.e"] {
+        for ok in [
+            "a@b.c",
+            "first.last+tag@example.co.uk",
+            "first last@example.com",
+            "user@example.com.",
+            "a@b.c@d.e",
+        ] {
             check_email("email", ok).unwrap();
         }
         // ... and drops these silently: we refuse them.
-        for bad in ["", "a", "a@b", "@b.c", "a@b@c.d", "a@.c", "a@b.", "a@.", "ab.c"] {
+        for bad in [
+            "", "a", "a@b", "@b.c", "a@b@c.d", "a@.c", "a@b.", "a@.", "ab.c",
+        ] {
             let e = check_email("email", bad).unwrap_err();
-            assert!(matches!(&e, Error::InvalidInput { param, .. } if param == "email"), "{bad}");
+            assert!(
+                matches!(&e, Error::InvalidInput { param, .. } if param == "email"),
+                "{bad}"
+            );
         }
     }
 
