@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Side by side: this crate's SDK, a bare ureq loop and the official Python client
+# (SquirroClient 3.17.3) against one fake Squirro user API (the crate's fake, release build),
+# in one run: calls/s over keep-alive, peak RSS, and the first call of a fresh process. Also
+# the fake's own ceiling (wrk), so the server is seen not to be the bottleneck.
+#
+#   scripts/bench.sh                      # under a minute once built
+#   BENCH_OUT=/tmp/bench scripts/bench.sh # keep every raw figure there (else a temp dir)
+#   SQ_VENV=/path/to/venv scripts/bench.sh
+#
+# Settings (environment):
+#   BENCH_CALLS=10000       calls per client and job (get_user_data only; the read/write mix)
+#   BENCH_ROUNDS=21         alternating rounds of SDK vs bare ureq ...
+#   BENCH_ROUND_CALLS=2000  ... of this many calls each
+#   BENCH_FIRST_RUNS=9      fresh processes per client for the first-call time
+#   BENCH_WRK_SECONDS=5     length of each wrk run
+#   BENCH_PIN=same          same: the fake and every client on CPU 0 (the steadiest figures on
+#                           a small noisy machine: every microsecond a client spends counts);
+#                           split: the fake on CPU 1, clients on CPU 0; none: no pinning
+#
+# What it needs: cargo, python3, and for the Python client /tmp/sq (or $SQ_VENV) with
+# SquirroClient 3.17.3, else it makes a throwaway venv from PyPI. It installs GNU time and wrk
+# with apt-get when they are missing (peak RSS then falls back to the processes' own VmHWM,
+# and the wrk ceiling is skipped, where apt-get cannot).
+#
+# Every figure of a report comes from this one run; the summary is printed as Markdown and
+# kept in $BENCH_OUT/summary.md (and summary.json).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+here="$root/scripts/bench"
+calls=${BENCH_CALLS:-10000}
+rounds=${BENCH_ROUNDS:-21}
+round_calls=${BENCH_ROUND_CALLS:-2000}
+first_runs=${BENCH_FIRST_RUNS:-9}
+wrk_seconds=${BENCH_WRK_SECONDS:-5}
+pin=${BENCH_PIN:-same}
+say() { echo "bench: $*" >&2; }
+
+case $pin in
+same | split | none) ;;
+*)
+    say "BENCH_PIN must be same, split or none"
+    exit 2
+    ;;
+esac
+if [ "$pin" != none ] && { ! command -v taskset >/dev/null || [ "$(nproc)" -lt 2 ]; }; then
+    say "no taskset or a single CPU: not pinning"
+    pin=none
+fi
+
+# Tools: GNU time (peak RSS) and wrk (the server's ceiling).
+missing=()
+[ -x /usr/bin/time ] || missing+=(time)
+command -v wrk >/dev/null || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    say "installing ${missing[*]} with apt-get"
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+        say "apt-get install ${missing[*]} failed"
+fi
+[ -x /usr/bin/time ] || say "no /usr/bin/time: peak RSS from each process's VmHWM"
+command -v wrk >/dev/null || say "no wrk: the server's ceiling is skipped"
+
+# The Python client: /tmp/sq or $SQ_VENV when it has SquirroClient, else a throwaway venv.
+venv=${SQ_VENV:-/tmp/sq}
+throwaway=
+if ! "$venv/bin/python" -c 'import squirro_client' >/dev/null 2>&1; then
+    venv=$(mktemp -d "${TMPDIR:-/tmp}/bench-venv.XXXXXX")
+    throwaway=$venv
+    say "installing SquirroClient==3.17.3 into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet SquirroClient==3.17.3
+fi
+py="$venv/bin/python"
+sq_version=$("$py" -c 'from importlib.metadata import version; print(version("SquirroClient"))')
+if [ "$sq_version" != "3.17.3" ]; then
+    say "$venv has SquirroClient $sq_version, not 3.17.3"
+    exit 2
+fi
+
+out=${BENCH_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")}
+mkdir -p "$out"
+rm -f "$out"/*.json "$out"/*.rss "$out"/*.ms "$out"/wrk-*.txt
+
+fake_pid=
+cleanup() {
+    if [ -n "$fake_pid" ]; then
+        kill "$fake_pid" 2>/dev/null || true
+        wait "$fake_pid" 2>/dev/null || true
+    fi
+    [ -z "$throwaway" ] || rm -rf "$throwaway"
+}
+trap cleanup EXIT
+
+# Release builds: the fake server, and the Rust side (benches/side_by_side.rs).
+say "building (release)"
+artifact() { # name cargo-args... : builds quietly, prints the executable's path
+    local name=$1
+    shift
+    (cd "$root" && cargo "$@" --quiet --message-format=json) | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
+        print(m["executable"])' "$name"
+}
+fake=$(artifact fake_server build --release --example fake_server)
+rs=$(artifact side_by_side bench --bench side_by_side --no-run)
+[ -x "$fake" ] && [ -x "$rs" ] || {
+    say "the builds gave no fake_server or side_by_side executable"
+    exit 2
+}
+
+server_cpu=
+case $pin in
+same) server_cpu=0 ;;
+split) server_cpu=1 ;;
+esac
+# What every client command starts with: taskset when pinning.
+client=()
+[ "$pin" = none ] || client=(taskset -c 0)
+server=()
+[ -z "$server_cpu" ] || server=(taskset -c "$server_cpu")
+
+# The fake server, on a free port.
+"${server[@]}" "$fake" >"$out/fake.log" 2>&1 &
+fake_pid=$!
+for _ in $(seq 100); do
+    grep -q 'Press Ctrl-C' "$out/fake.log" 2>/dev/null && break
+    sleep 0.1
+done
+field() { sed -n "s/^  $1: *//p" "$out/fake.log"; }
+url=$(field 'cluster URL')
+tenant=$(field 'tenant')
+refresh=$(field 'refresh token')
+user_id=$(field 'admin user id')
+[ -n "$url" ] && [ -n "$refresh" ] && [ -n "$user_id" ] || {
+    say "the fake server did not start:"
+    cat "$out/fake.log" >&2
+    exit 2
+}
+say "fake server at $url (pinning: $pin)"
+target=(--url "$url" --refresh-token "$refresh" --user-id "$user_id")
+
+{
+    echo "nproc $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+    echo "Linux $(uname -r), $(rustc --version), Python $("$py" -c 'import platform; print(platform.python_version())') with SquirroClient $sq_version"
+    echo "ureq $(grep -A1 '^name = "ureq"$' "$root/Cargo.lock" | sed -n 's/^version = "\(.*\)"/\1/p'), pinning: $pin, $calls calls per client and job"
+} >"$out/machine.txt"
+
+measured() { # name command... : one JSON line to $out/name.json, peak RSS to $out/name.rss
+    local name=$1
+    shift
+    if [ -x /usr/bin/time ]; then
+        /usr/bin/time -f %M -o "$out/$name.rss" "$@" >"$out/$name.json"
+    else
+        "$@" >"$out/$name.json"
+    fi
+}
+
+say "SDK vs bare ureq: $rounds alternating rounds of $round_calls calls"
+"${client[@]}" "$rs" pair "${target[@]}" --rounds "$rounds" --calls "$round_calls" >"$out/pair.json"
+
+for mode in get mix; do
+    say "$mode: $calls calls per client"
+    measured "$mode-rust-sdk" "${client[@]}" "$rs" "$mode" "${target[@]}" --calls "$calls"
+    if [ "$mode" = get ]; then
+        measured get-bare-ureq "${client[@]}" "$rs" get --client ureq "${target[@]}" --calls "$calls"
+        # Diagnosis: the bare loop with the SDK's timeouts, then also with a caching resolver.
+        measured get-bare-ureq-timeouts "${client[@]}" "$rs" get --client ureq-sdk-timeouts "${target[@]}" --calls "$calls"
+        measured get-bare-ureq-timeouts-cached "${client[@]}" "$rs" get --client ureq-sdk-timeouts-cached "${target[@]}" --calls "$calls"
+    fi
+    measured "$mode-python" "${client[@]}" "$py" "$here/python_client.py" "$mode" "$url" "$refresh" "$user_id" "$calls"
+done
+
+say "first call of a fresh process: $first_runs runs each, alternating"
+for _ in $(seq "$first_runs"); do
+    t0=$EPOCHREALTIME
+    "${client[@]}" "$rs" first-call "${target[@]}" >/dev/null
+    t1=$EPOCHREALTIME
+    "${client[@]}" "$py" "$here/python_client.py" first-call "$url" "$refresh" "$user_id" >/dev/null
+    t2=$EPOCHREALTIME
+    python3 -c "import sys; a, b, c = map(float, sys.argv[1:]); print(f'{(b - a) * 1e3:.2f}'); print(f'{(c - b) * 1e3:.2f}', file=sys.stderr)" \
+        "$t0" "$t1" "$t2" >>"$out/first-call-rust-sdk.ms" 2>>"$out/first-call-python.ms"
+done
+
+if command -v wrk >/dev/null; then
+    token=$("$rs" token "${target[@]}")
+    get_url="$url/api/user/v1/$tenant/users/$user_id?include_projects=False"
+    headers=(-H "Accept: application/json" -H "Authorization: Bearer $token")
+    say "the fake's ceiling: wrk, ${wrk_seconds}s with 1 connection, then with 16"
+    "${client[@]}" wrk -t1 -c1 -d"${wrk_seconds}s" "${headers[@]}" "$get_url" >"$out/wrk-c1.txt"
+    # The server alone on a core (when pinning), wrk on the other.
+    [ -z "$server_cpu" ] || taskset -a -p -c 1 "$fake_pid" >/dev/null
+    "${client[@]}" wrk -t1 -c16 -d"${wrk_seconds}s" "${headers[@]}" "$get_url" >"$out/wrk-cN.txt"
+    [ -z "$server_cpu" ] || taskset -a -p -c "$server_cpu" "$fake_pid" >/dev/null
+    if grep -q 'Non-2xx' "$out/wrk-c1.txt" "$out/wrk-cN.txt"; then
+        say "wrk saw replies other than 2xx (see $out/wrk-*.txt)"
+    fi
+fi
+
+python3 "$here/report.py" "$out"
+say "raw figures in $out"

@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Reads what scripts/bench.sh left in OUT and prints the tables (Markdown) and the targets.
+
+Usage: report.py OUT
+
+OUT holds: pair.json (SDK vs bare ureq, interleaved), {get,mix}-{rust-sdk,bare-ureq,python}.json
+(one JSON line each; get-bare-ureq-timeouts{,-cached}.json too, the diagnosis) with .rss beside them (/usr/bin/time's maximum RSS in KiB, when it was
+there), first-call-{rust-sdk,python}.ms (one wall time per line), wrk-*.txt, machine.txt.
+Writes OUT/summary.md and OUT/summary.json as well.
+"""
+
+import json
+import os
+import re
+import statistics
+import sys
+
+
+def load(out, name):
+    path = os.path.join(out, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        text = f.read().strip()
+    if not text:
+        return None
+    return json.loads(text.splitlines()[-1])
+
+
+def rss_kib(out, stem, row):
+    path = os.path.join(out, stem + ".rss")
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read().strip()
+        if text.isdigit():
+            return int(text), "time -v"
+    if row and row.get("peak_rss_kib"):
+        return row["peak_rss_kib"], "VmHWM"
+    return None, None
+
+
+def wrk_rate(out, name):
+    path = os.path.join(out, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        m = re.search(r"Requests/sec:\s*([\d.]+)", f.read())
+    return float(m.group(1)) if m else None
+
+
+def times(out, name):
+    path = os.path.join(out, name)
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [float(x) for x in f.read().split()]
+
+
+def fmt_rate(x):
+    return "–" if x is None else f"{x:,.0f}"
+
+
+def fmt_mib(kib):
+    return "–" if kib is None else f"{kib / 1024:.1f} MiB"
+
+
+def ratio(a, b):
+    return None if not a or not b else a / b
+
+
+def fmt_ratio(x, digits=2):
+    return "–" if x is None else f"{x:.{digits}f}×"
+
+
+def verdict(ok):
+    return "–" if ok is None else ("met" if ok else "**missed**")
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    out = sys.argv[1]
+    lines = []
+    p = lines.append
+    summary = {}
+
+    machine = ""
+    if os.path.exists(os.path.join(out, "machine.txt")):
+        with open(os.path.join(out, "machine.txt")) as f:
+            machine = f.read().strip()
+    if machine:
+        p("Machine: " + machine.replace("\n", "; "))
+        p("")
+
+    pair = load(out, "pair.json")
+    wrk1 = wrk_rate(out, "wrk-c1.txt")
+    wrkn = wrk_rate(out, "wrk-cN.txt")
+    p("### The SDK beside a bare ureq loop (same request bytes, same server, keep-alive)")
+    p("")
+    if pair:
+        p(f"`get_user_data`, {pair['rounds']} alternating rounds of {pair['calls_per_round']:,} calls each; medians:")
+        p("")
+        p("| client | calls/s |")
+        p("|---|---:|")
+        p(f"| bare ureq loop | {fmt_rate(pair['ureq_calls_per_s'])} |")
+        p(f"| SDK `get_user_data(..).send()` | {fmt_rate(pair['sdk_calls_per_s'])} |")
+        p(f"| **SDK / bare ureq** (median of per-round ratios) | **{pair['ratio_sdk_over_ureq']:.3f}** |")
+        p("")
+        summary["pair"] = pair
+    p("The fake server's own ceiling (wrk, the same GET with the same headers):")
+    p("")
+    p("| load | requests/s |")
+    p("|---|---:|")
+    p(f"| wrk, 1 connection (where the clients run) | {fmt_rate(wrk1)} |")
+    p(f"| wrk, many connections (server on its own core) | {fmt_rate(wrkn)} |")
+    p("")
+    summary["wrk"] = {"c1": wrk1, "many": wrkn}
+
+    rows = {}
+    for mode in ("get", "mix"):
+        for client in ("rust-sdk", "bare-ureq", "bare-ureq-timeouts", "bare-ureq-timeouts-cached", "python"):
+            row = load(out, f"{mode}-{client}.json")
+            if row:
+                kib, how = rss_kib(out, f"{mode}-{client}", row)
+                row["rss_kib"], row["rss_how"] = kib, how
+                rows[(mode, client)] = row
+    summary["runs"] = {f"{m}/{c}": r for (m, c), r in rows.items()}
+
+    p("### The SDK beside the official Python client (SquirroClient 3.17.3), same fake server")
+    p("")
+    p("| job | client | calls | calls/s | peak RSS |")
+    p("|---|---|---:|---:|---:|")
+    names = {
+        "rust-sdk": "Rust SDK",
+        "bare-ureq": "bare ureq loop",
+        "bare-ureq-timeouts": "bare ureq loop + the SDK's timeouts (diagnosis)",
+        "bare-ureq-timeouts-cached": "bare ureq loop + the SDK's timeouts + a caching resolver (diagnosis)",
+        "python": "Python client",
+    }
+    jobs = {
+        "get": "`get_user_data` only",
+        "mix": "mix: get_user_data, get_users, create_group, add_group_member, get_group, delete_group",
+    }
+    for (mode, client), r in rows.items():
+        p(f"| {jobs[mode]} | {names[client]} | {r['calls']:,} | {fmt_rate(r['calls_per_s'])} | {fmt_mib(r['rss_kib'])} |")
+    p("")
+
+    first = {c: times(out, f"first-call-{c}.ms") for c in ("rust-sdk", "python")}
+    first_med = {c: (statistics.median(v) if v else None) for c, v in first.items()}
+    summary["first_call_ms"] = {c: {"runs": v, "median": first_med[c]} for c, v in first.items()}
+    p("Fresh process, first call (start, authenticate, one `get_user_data`, exit), wall time:")
+    p("")
+    p("| client | runs | median | min | max |")
+    p("|---|---:|---:|---:|---:|")
+    for c, v in first.items():
+        if v:
+            p(f"| {names[c]} | {len(v)} | {first_med[c]:.1f} ms | {min(v):.1f} ms | {max(v):.1f} ms |")
+    p("")
+
+    def rate(mode, client):
+        r = rows.get((mode, client))
+        return r["calls_per_s"] if r else None
+
+    def rss(mode, client):
+        r = rows.get((mode, client))
+        return r["rss_kib"] if r else None
+
+    get_x = ratio(rate("get", "rust-sdk"), rate("get", "python"))
+    mix_x = ratio(rate("mix", "rust-sdk"), rate("mix", "python"))
+    rss_get = ratio(rss("get", "python"), rss("get", "rust-sdk"))
+    rss_mix = ratio(rss("mix", "python"), rss("mix", "rust-sdk"))
+    first_x = ratio(first_med["python"], first_med["rust-sdk"])
+    pair_r = pair["ratio_sdk_over_ureq"] if pair else None
+    sdk_rate = pair["sdk_calls_per_s"] if pair else rate("get", "rust-sdk")
+    ceiling_x = ratio(wrkn, sdk_rate)
+    c1_x = ratio(wrk1, pair["ureq_calls_per_s"] if pair else rate("get", "bare-ureq"))
+
+    def ok(x, target):
+        return None if x is None else x >= target
+
+    targets = [
+        ("SDK calls/s ≥ 0.9× the bare ureq loop", fmt_ratio(pair_r, 3), ok(pair_r, 0.9)),
+        ("SDK calls/s ≥ 25× Python (`get_user_data`)", fmt_ratio(get_x, 1), ok(get_x, 25)),
+        ("SDK calls/s ≥ 25× Python (mix)", fmt_ratio(mix_x, 1), ok(mix_x, 25)),
+        ("peak RSS ≤ 1/8 of Python's (10k `get_user_data`)", "1/" + fmt_ratio(rss_get, 1), ok(rss_get, 8)),
+        ("peak RSS ≤ 1/8 of Python's (10k mixed calls)", "1/" + fmt_ratio(rss_mix, 1), ok(rss_mix, 8)),
+        ("first call ≤ 1/20 of Python's", "1/" + fmt_ratio(first_x, 1), ok(first_x, 20)),
+        (
+            "the fake is not the bottleneck: its ceiling ≫ the SDK's calls/s",
+            fmt_ratio(ceiling_x, 1) + " (1 connection: " + fmt_ratio(c1_x, 2) + " the bare loop)",
+            None if ceiling_x is None else ceiling_x >= 2,
+        ),
+    ]
+    floor_py = ratio(wrk1, rate("get", "python"))
+    bare_py = ratio(rate("get", "bare-ureq"), rate("get", "python"))
+    summary["bounds"] = {"wrk_c1_over_python": floor_py, "bare_ureq_over_python": bare_py}
+    p(
+        "What any sequential client can reach on this server, against Python's `get_user_data` calls/s: "
+        f"wrk with 1 connection (no client work at all) {fmt_ratio(floor_py, 1)}, "
+        f"the bare ureq loop {fmt_ratio(bare_py, 1)}."
+    )
+    p("")
+    p("### Targets")
+    p("")
+    p("| target | measured | |")
+    p("|---|---:|---|")
+    for name, measured, good in targets:
+        p(f"| {name} | {measured} | {verdict(good)} |")
+    summary["targets"] = [{"target": n, "measured": m, "met": g} for n, m, g in targets]
+
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(text + "\n")
+    with open(os.path.join(out, "summary.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
