@@ -49,6 +49,21 @@ pub(crate) fn require_self_or_admin(
     }
 }
 
+/// The checks of work on a user's own things (grants, sessions, authentications, data): the
+/// actor enters the tenant, the user is one of it (404), and the actor is that user or an
+/// admin (403; `what` completes "only an admin can ... of other users").
+pub(crate) fn acting_on(
+    st: &State,
+    actor: &Actor,
+    tenant: &str,
+    user_id: &str,
+    what: &str,
+) -> Result<(), ApiError> {
+    let role = enter(st, actor, tenant)?;
+    target_user(st, tenant, user_id)?;
+    require_self_or_admin(actor, role, user_id, what)
+}
+
 /// Client credentials, when sent, must be the server's client (403 otherwise). Sending none is
 /// accepted, as Squirro accepts `SquirroClient(None, None, ...)`.
 pub(crate) fn check_client(

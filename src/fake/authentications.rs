@@ -1,15 +1,13 @@
 //! External authentications of a user, one per service; the `ext_id` grant logs in with them.
 
-use super::access::{check_client, enter, require_self_or_admin, target_user};
+use super::access::{acting_on, check_client};
 use super::input::{Input, json_required, json_str};
 use super::reply::{ApiError, Outcome, Reply};
 use super::state::{Actor, Authentication, State};
 
 /// Access checks shared by the three methods.
 fn check(st: &State, actor: &Actor, tenant: &str, user_id: &str) -> Result<(), ApiError> {
-    let role = enter(st, actor, tenant)?;
-    target_user(st, tenant, user_id)?;
-    require_self_or_admin(actor, role, user_id, "manage the authentications")
+    acting_on(st, actor, tenant, user_id, "manage the authentications")
 }
 
 fn key(user_id: &str, service: &str) -> (String, String) {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::access::{check_client, enter, require_self_or_admin, target_user};
+use super::access::{acting_on, check_client};
 use super::input::Input;
 use super::reply::{ApiError, Outcome, Reply};
 use super::state::{Actor, Grant, State};
@@ -18,9 +18,7 @@ pub(crate) fn create(
     tenant: &str,
     user_id: &str,
 ) -> Outcome {
-    let role = enter(st, actor, tenant)?;
-    target_user(st, tenant, user_id)?;
-    require_self_or_admin(actor, role, user_id, "create grants")?;
+    acting_on(st, actor, tenant, user_id, "create grants")?;
     let form = input.form()?;
     let client_id = form.get("client_id");
     check_client(st, client_id, form.get("client_secret"))?;
@@ -58,9 +56,7 @@ pub(crate) fn list(
     tenant: &str,
     user_id: &str,
 ) -> Outcome {
-    let role = enter(st, actor, tenant)?;
-    target_user(st, tenant, user_id)?;
-    require_self_or_admin(actor, role, user_id, "list the grants")?;
+    acting_on(st, actor, tenant, user_id, "list the grants")?;
     check_client(
         st,
         input.query.get("client_id"),
@@ -88,9 +84,7 @@ fn session<'a>(
     user_id: &str,
     session_id: &str,
 ) -> Result<&'a Grant, ApiError> {
-    let role = enter(st, actor, tenant)?;
-    target_user(st, tenant, user_id)?;
-    require_self_or_admin(actor, role, user_id, "manage the sessions")?;
+    acting_on(st, actor, tenant, user_id, "manage the sessions")?;
     st.grants
         .get(session_id)
         .filter(|g| g.user_id == user_id)
