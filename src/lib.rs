@@ -74,3 +74,8 @@ pub struct Operation {
     /// The first sentence of its doc.
     pub summary: &'static str,
 }
+
+/// The README's Rust examples, compiled (and run where they can) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -346,3 +346,67 @@ fn every_operation_has_a_snapshot() {
     );
     assert_eq!(OPERATIONS.len(), 36);
 }
+
+/// Every optional parameter of the table is set in at least one snapshot of its method: its
+/// name shows as a query or form key or a JSON field there.
+#[test]
+fn every_optional_parameter_is_in_a_snapshot() {
+    let table: toml::Table =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/endpoints.toml"))
+            .unwrap()
+            .parse()
+            .unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let snapshots: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(p).unwrap(),
+            )
+        })
+        .collect();
+    let mut missing = Vec::new();
+    for ep in table["endpoint"].as_array().unwrap() {
+        let name = ep["name"].as_str().unwrap();
+        let mine: Vec<&str> = snapshots
+            .iter()
+            .filter(|(f, _)| {
+                f == &format!("requests__{name}.snap")
+                    || f.starts_with(&format!("requests__{name}_"))
+            })
+            .map(|(_, text)| text.as_str())
+            .collect();
+        for p in ep["params"].as_array().unwrap() {
+            let optional = p.get("optional").and_then(|v| v.as_bool()).unwrap_or(false)
+                || p.get("default").is_some();
+            let location = p["in"].as_str().unwrap();
+            if !optional || location == "path" {
+                continue;
+            }
+            let key = p["name"].as_str().unwrap();
+            let shown = |text: &&str| {
+                text.contains(&format!("?{key}="))
+                    || text.contains(&format!("&{key}="))
+                    || text.contains(&format!("\n{key}="))
+                    || text.contains(&format!("\"{key}\":"))
+            };
+            if !mine.iter().any(shown) {
+                missing.push(format!("{name}.{key}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "optional parameters in no snapshot: {missing:?}"
+    );
+}
+
+#[test]
+fn the_client_is_clone_send_sync() {
+    fn clone_send_sync<T: Clone + Send + Sync + 'static>() {}
+    fn send_sync_error<T: std::error::Error + Send + Sync + 'static>() {}
+    clone_send_sync::<Client>();
+    send_sync_error::<Error>();
+}
