@@ -23,50 +23,30 @@
 //!
 //! ```
 //! use squirro_user_api::fake::{Fault, FakeServer};
+//! use squirro_user_api::{Client, Error};
 //!
 //! let server = FakeServer::start();
 //! let creds = server.credentials();
-//! let agent: ureq::Agent = ureq::Agent::config_builder()
-//!     .http_status_as_error(false)
-//!     .proxy(None)
-//!     .build()
-//!     .into();
+//! let client = Client::builder()
+//!     .cluster(server.url())
+//!     .refresh_token(&creds.refresh_token)
+//!     .build()?;
 //!
-//! // Log in with the seeded refresh token.
-//! let mut reply = agent
-//!     .post(format!("{}/oauth2/token", server.user_api_url()))
-//!     .send_form([
-//!         ("grant_type", "refresh_token"),
-//!         ("refresh_token", creds.refresh_token.as_str()),
-//!     ])?;
-//! assert_eq!(reply.status(), 200);
-//! let tokens: serde_json::Value = reply.body_mut().read_json()?;
-//! let access_token = tokens["access_token"].as_str().unwrap();
+//! // The code under test: add a user to a new group.
+//! let jane = client.add_user().email("jane@example.com").send()?;
+//! let team = client.create_group("Team East").send()?;
+//! client.add_group_member(&team.id, &jane.id).send()?;
+//! assert_eq!(client.get_group(&team.id).send()?.members[0].id, jane.id);
 //!
-//! // The next request fails with a 503, the one after it works.
-//! server.inject(Fault::status(503).matching("GET", "/users/"));
-//! let url = format!(
-//!     "{}/v0/{}/users/{}",
-//!     server.user_api_url(),
-//!     creds.tenant,
-//!     creds.admin_user_id
-//! );
-//! let auth = format!("Bearer {access_token}");
-//! let mut first = agent.get(&url).header("Authorization", &auth).call()?;
-//! assert_eq!(first.status(), 503);
-//! let error: serde_json::Value = first.body_mut().read_json()?;
-//! assert_eq!(error["error"], "Service Unavailable (injected fault)");
-//! let mut second = agent.get(&url).header("Authorization", &auth).call()?;
-//! assert_eq!(second.status(), 200);
-//! let user: serde_json::Value = second.body_mut().read_json()?;
-//! assert_eq!(user["email"], creds.admin_email.as_str());
+//! // The next matching request fails as a cluster under load would: the client retries it.
+//! server.inject(Fault::status(503).matching("GET", "/groups/"));
+//! assert_eq!(client.get_group(&team.id).send()?.name.as_deref(), Some("Team East"));
 //!
-//! // All three requests were journaled, on one keep-alive connection (each reply was read to
-//! // its end, so ureq could reuse the connection).
+//! // The journal shows what went over the wire, all of it on one keep-alive connection.
 //! let journal = server.journal();
-//! assert_eq!(journal.len(), 3);
+//! assert_eq!(journal[0].path, "/api/user/oauth2/token");
 //! assert!(journal.iter().all(|entry| entry.connection == journal[0].connection));
-//! # Ok::<(), ureq::Error>(())
+//! # Ok::<(), Error>(())
 //! ```
 //!
 //! # What the fake decides where the real server is not documented
