@@ -16,6 +16,19 @@ fn group_in<'a>(st: &'a State, tenant: &str, group_id: &str) -> Result<&'a Group
         .ok_or_else(|| ApiError::not_found(format!("group not found: {group_id}")))
 }
 
+/// The checks of admin work on one group: the actor enters the tenant as an admin (403;
+/// `what` completes "only an admin can ..."), and the group is one of the tenant (404).
+fn admin_on_group<'a>(
+    st: &'a State,
+    actor: &Actor,
+    tenant: &str,
+    group_id: &str,
+    what: &str,
+) -> Result<&'a Group, ApiError> {
+    require_admin(enter(st, actor, tenant)?, what)?;
+    group_in(st, tenant, group_id)
+}
+
 /// 409 when another group of the tenant has this name (compared case-insensitively).
 fn check_name_free(
     st: &State,
@@ -97,9 +110,7 @@ pub(crate) fn update(
     tenant: &str,
     group_id: &str,
 ) -> Outcome {
-    let role = enter(st, actor, tenant)?;
-    require_admin(role, "update groups")?;
-    group_in(st, tenant, group_id)?;
+    admin_on_group(st, actor, tenant, group_id, "update groups")?;
     let form = input.form()?;
     let name = form.required("name")?.to_owned();
     let members = members_field(st, tenant, &form)?;
@@ -151,9 +162,7 @@ pub(crate) fn update(
 
 /// `DELETE /{v}/{tenant}/groups/{group_id}`, admins only; its project memberships go too. 204.
 pub(crate) fn delete(st: &mut State, actor: &Actor, tenant: &str, group_id: &str) -> Outcome {
-    let role = enter(st, actor, tenant)?;
-    require_admin(role, "delete groups")?;
-    group_in(st, tenant, group_id)?;
+    admin_on_group(st, actor, tenant, group_id, "delete groups")?;
     st.groups.remove(group_id);
     for project in st.projects.values_mut() {
         project
@@ -172,9 +181,7 @@ pub(crate) fn add_member(
     tenant: &str,
     group_id: &str,
 ) -> Outcome {
-    let role = enter(st, actor, tenant)?;
-    require_admin(role, "change group members")?;
-    group_in(st, tenant, group_id)?;
+    admin_on_group(st, actor, tenant, group_id, "change group members")?;
     let form = input.form()?;
     let user_id = form.required("user_id")?;
     target_user(st, tenant, user_id)?;
@@ -195,9 +202,7 @@ pub(crate) fn remove_member(
     group_id: &str,
     user_id: &str,
 ) -> Outcome {
-    let role = enter(st, actor, tenant)?;
-    require_admin(role, "change group members")?;
-    let group = group_in(st, tenant, group_id)?;
+    let group = admin_on_group(st, actor, tenant, group_id, "change group members")?;
     if !group.members.iter().any(|m| m == user_id) {
         return Err(ApiError::not_found(format!(
             "user {user_id} is not a member of group {group_id}"

@@ -59,6 +59,14 @@ pub(crate) fn members(st: &mut State, actor: &Actor, tenant: &str, project_id: &
     Ok(Reply::ok(json!({ "members": members })))
 }
 
+/// The checks of work on a project's members: the actor enters the tenant, the project is
+/// not another tenant's (404), and the actor may manage it (403).
+fn managing(st: &State, actor: &Actor, tenant: &str, project_id: &str) -> Result<(), ApiError> {
+    let role = enter(st, actor, tenant)?;
+    check_project(st, tenant, project_id)?;
+    may_manage(st, actor, role, project_id)
+}
+
 /// `POST /{v}/{tenant}/projects/{project_id}/members` (form `{user_id | group_id, role}`):
 /// exactly one of user_id and group_id (400 otherwise); adding an existing member sets its
 /// role. 200 the member.
@@ -69,9 +77,7 @@ pub(crate) fn add_member(
     tenant: &str,
     project_id: &str,
 ) -> Outcome {
-    let role = enter(st, actor, tenant)?;
-    check_project(st, tenant, project_id)?;
-    may_manage(st, actor, role, project_id)?;
+    managing(st, actor, tenant, project_id)?;
     let form = input.form()?;
     let new_role = parse_role(form.required("role")?)?;
     let user_id = form.get("user_id").filter(|v| !v.is_empty());
@@ -137,9 +143,7 @@ pub(crate) fn update_member(
     project_id: &str,
     member_id: &str,
 ) -> Outcome {
-    let role = enter(st, actor, tenant)?;
-    check_project(st, tenant, project_id)?;
-    may_manage(st, actor, role, project_id)?;
+    managing(st, actor, tenant, project_id)?;
     let new_role = parse_role(input.form()?.required("role")?)?;
     let index = find_member(st, project_id, member_id)?;
     let project = st.project_mut(tenant, project_id);
@@ -156,9 +160,7 @@ pub(crate) fn remove_member(
     project_id: &str,
     member_id: &str,
 ) -> Outcome {
-    let role = enter(st, actor, tenant)?;
-    check_project(st, tenant, project_id)?;
-    may_manage(st, actor, role, project_id)?;
+    managing(st, actor, tenant, project_id)?;
     let index = find_member(st, project_id, member_id)?;
     st.project_mut(tenant, project_id).members.remove(index);
     Ok(Reply::no_content())
