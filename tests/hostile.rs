@@ -148,13 +148,18 @@ fn reply_bodies() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// The error a method's reply handling makes of this reply (which must be one).
+fn decode_error(operation: &'static str, status: u16, body: Vec<u8>) -> Error {
+    let reply = Reply::from_parts(operation, status, body);
+    squirro_user_api::operations::decode_as(operation, &reply)
+        .expect("known operation")
+        .expect_err("the reply is an error")
+}
+
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let body = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes();
-    let reply = Reply::from_parts("get_groups", 200, body);
-    let e = squirro_user_api::operations::decode_as("get_groups", &reply)
-        .unwrap()
-        .unwrap_err();
+    let e = decode_error("get_groups", 200, body);
     assert!(
         matches!(
             e,
@@ -169,21 +174,15 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
 
 #[test]
 fn error_reply_keeps_status_message_and_body() {
-    let reply = Reply::from_parts(
+    let e = decode_error(
         "create_group",
         409,
         br#"{"error": "Group name already in use", "code": 7}"#.to_vec(),
     );
-    let e = squirro_user_api::operations::decode_as("create_group", &reply)
-        .unwrap()
-        .unwrap_err();
     assert!(matches!(e, Error::Conflict { status: 409, .. }), "{e:?}");
     assert_eq!(e.message(), Some("Group name already in use"));
     assert_eq!(e.body().unwrap()["code"], 7);
-    let reply = Reply::from_parts("get_users", 200, b"<html>oops</html>".to_vec());
-    let e = squirro_user_api::operations::decode_as("get_users", &reply)
-        .unwrap()
-        .unwrap_err();
+    let e = decode_error("get_users", 200, b"<html>oops</html>".to_vec());
     assert!(
         matches!(
             e,
@@ -287,10 +286,7 @@ fn invalid_input_is_refused_before_sending() {
 #[test]
 fn redaction_survives_multibyte_text() {
     let body = "[token[\u{fffd} bearer x\u{e9}".as_bytes().to_vec();
-    let reply = Reply::from_parts("get_users", 500, body);
-    let e = squirro_user_api::operations::decode_as("get_users", &reply)
-        .unwrap()
-        .unwrap_err();
+    let e = decode_error("get_users", 500, body);
     assert!(
         matches!(
             e,
@@ -307,10 +303,7 @@ fn redaction_survives_multibyte_text() {
 #[test]
 fn redaction_survives_multibyte_space() {
     let body = "a\u{a0}password=x \u{2003}token=y".as_bytes().to_vec();
-    let reply = Reply::from_parts("get_users", 502, body);
-    let e = squirro_user_api::operations::decode_as("get_users", &reply)
-        .unwrap()
-        .unwrap_err();
+    let e = decode_error("get_users", 502, body);
     let shown = e.to_string();
     assert!(
         !shown.contains("password=x") && !shown.contains("token=y"),
