@@ -19,7 +19,7 @@ mod common;
 use common::{Bare, interleaved, same_bytes_check, sdk_client, shown, user_url};
 use criterion::Criterion;
 use squirro_user_api::Grant;
-use squirro_user_api::fake::FakeServer;
+use squirro_user_api_fake::FakeServer;
 use std::hint::black_box;
 use std::time::Duration;
 

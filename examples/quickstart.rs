@@ -7,7 +7,7 @@
 //! cargo run --example quickstart -- --write       # provisions on your cluster, then cleans up
 //! ```
 //!
-//! Without `SQUIRRO_CLUSTER` it starts the fake server this crate embeds (`squirro_user_api::fake`)
+//! Without `SQUIRRO_CLUSTER` it starts the fake server this crate embeds (`squirro_user_api_fake`)
 //! and signs in as its seeded admin. With it, the client is configured from the environment:
 //! `SQUIRRO_CLUSTER`, `SQUIRRO_TOKEN` (a refresh token, from "API access"), and optionally
 //! `SQUIRRO_TENANT` (else the token's own), `SQUIRRO_CLIENT_ID` and `SQUIRRO_CLIENT_SECRET`. A real cluster is only read
@@ -22,10 +22,10 @@ use std::fmt::Display;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use squirro_user_api::fake::FakeServer;
 use squirro_user_api::{
     Client, ClientBuilder, Error, GrantType, ProjectRole, RetryPolicy, ServerRole,
 };
+use squirro_user_api_fake::FakeServer;
 
 /// The project the group joins on the fake server (any id works there).
 const FAKE_PROJECT_ID: &str = "2sic33jZTi-ifflvQAVcfw";

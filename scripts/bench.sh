@@ -104,10 +104,10 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == sys.argv[1] and m.get("executable"):
         print(m["executable"])' "$name"
 }
-fake=$(artifact fake_server build --release --example fake_server)
+fake=$(artifact squirro-user-api-fake build --release -p squirro-user-api-fake --bin squirro-user-api-fake)
 rs=$(artifact side_by_side bench --bench side_by_side --no-run)
 [ -x "$fake" ] && [ -x "$rs" ] || {
-    say "the builds gave no fake_server or side_by_side executable"
+    say "the builds gave no squirro-user-api-fake or side_by_side executable"
     exit 2
 }
 

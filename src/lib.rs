@@ -45,10 +45,6 @@ mod request;
 mod transport;
 mod types;
 
-#[cfg(feature = "fake")]
-#[cfg_attr(docsrs, doc(cfg(feature = "fake")))]
-pub mod fake;
-
 pub use auth::{Authenticate, Grant, Tokens};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_API_URL,

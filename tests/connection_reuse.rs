@@ -3,8 +3,8 @@
 //! after it. The fake server numbers the connections it accepts; its journal says which one
 //! each request came on.
 
-use squirro_user_api::fake::{FakeServer, JournalEntry};
 use squirro_user_api::{Client, Error};
+use squirro_user_api_fake::{FakeServer, JournalEntry};
 use std::collections::BTreeSet;
 use std::time::Duration;
 

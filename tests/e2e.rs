@@ -15,12 +15,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use squirro_user_api::fake::{FakeServer, Fault};
 use squirro_user_api::models::SessionInfo;
 use squirro_user_api::{
     ApiVersion, Client, ClientBuilder, Error, Grant, GrantType, OPERATIONS, ProjectRole,
     RetryPolicy, ServerRole, Timestamp,
 };
+use squirro_user_api_fake::{FakeServer, Fault};
 
 // ----- coverage -----
 
@@ -891,8 +891,8 @@ fn a_503_is_retried_on_the_same_connection() {
 /// The example of the README's "Testing your scripts offline" section.
 #[test]
 fn readme_offline_example() {
-    use squirro_user_api::fake::{FakeServer, Fault};
     use squirro_user_api::{Client, Error};
+    use squirro_user_api_fake::{FakeServer, Fault};
 
     let server = FakeServer::start();
     let creds = server.credentials();

@@ -22,7 +22,7 @@
 //! # Example
 //!
 //! ```
-//! use squirro_user_api::fake::{Fault, FakeServer};
+//! use squirro_user_api_fake::{Fault, FakeServer};
 //! use squirro_user_api::{Client, Error};
 //!
 //! let server = FakeServer::start();
@@ -147,7 +147,7 @@ impl fmt::Debug for FakeCredentials {
 ///
 /// ```
 /// use std::time::Duration;
-/// use squirro_user_api::fake::FakeServer;
+/// use squirro_user_api_fake::FakeServer;
 ///
 /// let server = FakeServer::builder()
 ///     .access_token_ttl(Duration::from_millis(200))
@@ -388,3 +388,8 @@ impl Drop for FakeServer {
         self.stop_and_join();
     }
 }
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

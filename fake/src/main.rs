@@ -1,21 +1,21 @@
 //! Serves the fake Squirro user API until interrupted, for curl or any client.
 //!
 //! ```text
-//! cargo run --example fake_server -- --addr 127.0.0.1:8080
-//! SQUIRRO_FAKE_ADDR=127.0.0.1:8080 cargo run --example fake_server
-//! cargo run --example fake_server -- --access-token-ttl 5
+//! cargo run -p squirro-user-api-fake -- --addr 127.0.0.1:8080
+//! SQUIRRO_FAKE_ADDR=127.0.0.1:8080 cargo run -p squirro-user-api-fake
+//! cargo run -p squirro-user-api-fake -- --access-token-ttl 5
 //! ```
 //!
 //! Without an address it picks a free port on 127.0.0.1. `--access-token-ttl SECONDS` makes
 //! access tokens expire sooner than the default hour, to watch clients refresh them. It prints
-//! the URL and the seeded admin credentials (secrets included: that is what this example is
+//! the URL and the seeded admin credentials (secrets included: that is what this binary is
 //! for), then serves until Ctrl-C.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use squirro_user_api::fake::FakeServer;
+use squirro_user_api_fake::FakeServer;
 
 fn main() -> ExitCode {
     let options = match Options::parse() {
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: fake_server [--addr HOST:PORT] [--access-token-ttl SECONDS]
+const USAGE: &str = "usage: squirro-user-api-fake [--addr HOST:PORT] [--access-token-ttl SECONDS]
        (or SQUIRRO_FAKE_ADDR=HOST:PORT)";
 
 /// The command line: `--addr HOST:PORT` (else `SQUIRRO_FAKE_ADDR`), `--access-token-ttl SECONDS`.

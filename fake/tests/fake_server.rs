@@ -5,7 +5,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use squirro_user_api::fake::{FakeServer, Fault};
+use squirro_user_api_fake::{FakeServer, Fault};
 use ureq::http::{Request, Response};
 use ureq::{Agent, Body};
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use squirro_user_api::fake::Fault;
+/// use squirro_user_api_fake::Fault;
 ///
 /// // The next two GETs under /v0/ answer 503 with `Retry-After: 1`.
 /// let outage = Fault::status(503).retry_after(1).times(2).matching("GET", "/v0/");
