@@ -353,7 +353,13 @@ fn is_secret(name: &str) -> bool {
 fn request_fn(out: &mut String, ep: &Endpoint) {
     out.push_str("    /// Builds the request this call would send, without sending it (for dry runs and tests).\n");
     out.push_str("    pub fn request(&self) -> Result<crate::Request, crate::Error> {\n");
-    out.push_str("        #[allow(unused_variables)]\n        let c = self.client;\n");
+    out.push_str("        self.build(&self.client.context())\n    }\n\n");
+    let ctx = if uses_context(ep) { "ctx" } else { "_ctx" };
+    writeln!(
+        out,
+        "    fn build(&self, {ctx}: &crate::request::Context) -> Result<crate::Request, crate::Error> {{"
+    )
+    .unwrap();
     if !ep.exactly_one_of.is_empty() {
         let names: Vec<String> = ep
             .exactly_one_of
@@ -367,11 +373,7 @@ fn request_fn(out: &mut String, ep: &Endpoint) {
         )
         .unwrap();
     }
-    let auth = if ep.auth.as_deref() == Some("optional") {
-        "Optional"
-    } else {
-        "Required"
-    };
+    let auth = auth_variant(ep);
     writeln!(
         out,
         "        let mut r = crate::request::RequestBuilder::new({:?}, crate::Method::{}, &{:?}, crate::request::Auth::{auth});",
@@ -383,8 +385,8 @@ fn request_fn(out: &mut String, ep: &Endpoint) {
     for part in spec::parse_path(&ep.path).expect("validated") {
         match part {
             PathPart::Literal(l) => writeln!(out, "        r.literal({l:?});").unwrap(),
-            PathPart::Placeholder(n) if n == "tenant" => out.push_str("        r.tenant(c)?;\n"),
-            PathPart::Placeholder(n) if n == "v" => out.push_str("        r.version(c);\n"),
+            PathPart::Placeholder(n) if n == "tenant" => out.push_str("        r.tenant(ctx)?;\n"),
+            PathPart::Placeholder(n) if n == "v" => out.push_str("        r.version(ctx);\n"),
             PathPart::Placeholder(n) => {
                 let p = ep.param(&n).expect("validated");
                 let value = if p.ty == "string" {
@@ -406,14 +408,30 @@ fn request_fn(out: &mut String, ep: &Endpoint) {
     out.push_str("        Ok(r.finish())\n    }\n\n");
 }
 
+/// The `crate::request::Auth` variant of an endpoint.
+fn auth_variant(ep: &Endpoint) -> &'static str {
+    if ep.auth.as_deref() == Some("optional") {
+        "Optional"
+    } else {
+        "Required"
+    }
+}
+
+/// Whether building the request reads the call's context (tenant, version, client values).
+fn uses_context(ep: &Endpoint) -> bool {
+    ep.path.contains("{tenant}")
+        || ep.path.contains("{v}")
+        || ep.params.iter().any(|p| p.source.is_some())
+}
+
 /// Emits the statement that puts one parameter on the wire.
 fn emit_param(out: &mut String, ep: &Endpoint, p: &Param) {
     let id = ident(&p.name);
     let key = &p.name;
     // The value expression, a reference to the field (or the client's value).
     let (value, wrapped_in_option) = match p.source.as_deref() {
-        Some("client_id") => ("c.config_client_id()".to_string(), true),
-        Some("client_secret") => ("c.config_client_secret()".to_string(), true),
+        Some("client_id") => ("ctx.client_id()".to_string(), true),
+        Some("client_secret") => ("ctx.client_secret()".to_string(), true),
         _ if p.optional => (format!("self.{id}.as_ref()"), true),
         _ => (format!("&self.{id}"), false),
     };
@@ -514,11 +532,12 @@ fn send_fn(out: &mut String, ep: &Endpoint) {
         "    pub fn send(self) -> Result<{ret}, crate::Error> {{"
     )
     .unwrap();
-    if ep.auth.as_deref() != Some("optional") {
-        // With only a refresh token held, get an access token (and the tenant) first.
-        out.push_str("        self.client.prepare_session()?;\n");
-    }
-    out.push_str("        let request = self.request()?;\n        let reply = self.client.execute(&request)?;\n");
+    writeln!(
+        out,
+        "        let reply = self.client.execute_with(crate::request::Auth::{}, |ctx| self.build(ctx))?;",
+        auth_variant(ep)
+    )
+    .unwrap();
     writeln!(out, "        {decode}\n    }}").unwrap();
 }
 
@@ -550,7 +569,7 @@ fn decode_as(out: &mut String, eps: &[Endpoint]) {
     out.push_str(
         "        _ => return None,\n    };\n\
          \x20   if !ok.contains(&reply.status()) {\n\
-         \x20       return Some(Err(crate::Error::from_status(reply.status(), reply.body())));\n\
+         \x20       return Some(Err(crate::Error::from_reply(reply, &Default::default())));\n\
          \x20   }\n\
          \x20   Some(decode(reply))\n}\n",
     );

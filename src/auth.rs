@@ -1,13 +1,11 @@
-//! Authentication: the four grant types of `POST /oauth2/token`, the token state shared by
-//! clones of a client, and the session facts the server returns.
+//! Authentication: the four grant types of `POST /oauth2/token` and the token request. The
+//! session that keeps what an authentication returns is in `session.rs`.
 
 use crate::models::SessionInfo;
-use crate::request::{Auth, Method, RequestBuilder};
-use crate::transport::Outgoing;
+use crate::request::{Auth, Context, Method, RequestBuilder};
+use crate::session::Granted;
 use crate::{Client, Error, Request};
 use std::fmt;
-use std::sync::Arc;
-use std::sync::{Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
 /// The credentials of an authentication (`grant_type` of `POST /oauth2/token`).
@@ -102,89 +100,6 @@ impl fmt::Debug for Tokens {
     }
 }
 
-/// What the clones of a client share: the tokens, the tenant, the session facts.
-pub(crate) struct TokenState {
-    /// Replaced as a whole when tokens change, so a snapshot is a reference count.
-    state: RwLock<Arc<State>>,
-    refresh: Mutex<()>,
-    on_refresh: Option<crate::client::TokenCallback>,
-}
-
-#[derive(Clone, Default)]
-pub(crate) struct State {
-    pub(crate) access_token: Option<String>,
-    pub(crate) refresh_token: Option<String>,
-    pub(crate) tenant: Option<String>,
-    pub(crate) session: Option<SessionInfo>,
-}
-
-impl fmt::Debug for State {
-    /// Shown as the [`Tokens`] it holds (which say only whether each token is there).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tokens = Tokens {
-            access_token: self.access_token.clone(),
-            refresh_token: self.refresh_token.clone(),
-        };
-        fmt::Debug::fmt(&tokens, f)
-    }
-}
-
-impl TokenState {
-    pub(crate) fn new(
-        tenant: Option<String>,
-        access_token: Option<String>,
-        refresh_token: Option<String>,
-        on_refresh: Option<crate::client::TokenCallback>,
-    ) -> Self {
-        TokenState {
-            state: RwLock::new(Arc::new(State {
-                access_token,
-                refresh_token,
-                tenant,
-                session: None,
-            })),
-            refresh: Mutex::new(()),
-            on_refresh,
-        }
-    }
-
-    pub(crate) fn snapshot(&self) -> Arc<State> {
-        Arc::clone(&self.state.read().unwrap_or_else(|e| e.into_inner()))
-    }
-
-    pub(crate) fn refresh_lock(&self) -> MutexGuard<'_, ()> {
-        self.refresh.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Keeps the tokens and session facts of a token reply; returns the tokens for
-    /// [`notify`](Self::notify). A reply without a refresh token keeps `kept_refresh` (the
-    /// token the grant used), so a refresh can never leave the client unable to refresh.
-    fn adopt(&self, reply: TokenReply, kept_refresh: Option<String>) -> Tokens {
-        let mut guard = self.state.write().unwrap_or_else(|e| e.into_inner());
-        let s = Arc::make_mut(&mut guard);
-        if s.tenant.is_none() {
-            s.tenant = reply.info.tenant.clone().filter(|t| !t.is_empty());
-        }
-        s.access_token = reply.access_token;
-        s.refresh_token = reply
-            .refresh_token
-            .filter(|t| !t.is_empty())
-            .or(kept_refresh);
-        s.session = Some(reply.info);
-        Tokens {
-            access_token: s.access_token.clone(),
-            refresh_token: s.refresh_token.clone(),
-        }
-    }
-
-    /// Calls the caller's callback with new tokens; never under a lock, so it may use the client.
-    pub(crate) fn notify(&self, tokens: &Tokens) {
-        if let Some(cb) = &self.on_refresh {
-            cb(tokens);
-        }
-    }
-}
-
 #[derive(serde::Deserialize)]
 struct TokenReply {
     #[serde(default)]
@@ -224,17 +139,42 @@ impl Client {
     /// The session facts of the last authentication (user id, tenant, role, permissions,
     /// session id), if there was one.
     pub fn session(&self) -> Option<SessionInfo> {
-        self.inner.tokens.snapshot().session.clone()
+        self.inner.session.snapshot().info.clone()
     }
 
     /// The tokens the client holds now (to persist them; see also
     /// [`ClientBuilder::on_token_refresh`](crate::ClientBuilder::on_token_refresh)).
     pub fn tokens(&self) -> Tokens {
-        let s = self.inner.tokens.snapshot();
-        Tokens {
-            access_token: s.access_token.clone(),
-            refresh_token: s.refresh_token.clone(),
-        }
+        self.inner.session.snapshot().tokens()
+    }
+
+    /// Sends one grant to the token endpoint and checks the reply; the session adopts it.
+    pub(crate) fn token_exchange(
+        &self,
+        request: &Request,
+        deadline: Option<Instant>,
+    ) -> Result<Granted, Error> {
+        let reply = self.send_checked(request, None, deadline)?;
+        let mut parsed: TokenReply = reply.decode()?;
+        let access_token = match parsed.access_token.take().filter(|t| !t.is_empty()) {
+            Some(t) => t,
+            None => {
+                return Err(Error::Authentication {
+                    status: Some(200),
+                    message: Some("the token reply holds no access token".into()),
+                });
+            }
+        };
+        // The session facts are printed and kept: nothing secret-named stays in them.
+        parsed
+            .info
+            .extra
+            .retain(|k, _| !crate::redact::is_secret_key(k));
+        Ok(Granted {
+            access_token,
+            refresh_token: parsed.refresh_token,
+            info: parsed.info,
+        })
     }
 }
 
@@ -272,21 +212,24 @@ impl Authenticate<'_> {
 
     /// The token request, without sending it.
     pub fn request(&self) -> Result<Request, Error> {
-        let c = self.client;
+        self.build(&self.client.context())
+    }
+
+    fn build(&self, ctx: &Context) -> Result<Request, Error> {
         let mut r = RequestBuilder::new("authenticate", Method::Post, &[200], Auth::None);
         r.literal("/oauth2/token");
-        if let Some(id) = c.config_client_id() {
+        if let Some(id) = ctx.client_id() {
             r.form("client_id", id);
         }
-        if let Some(secret) = c.config_client_secret() {
+        if let Some(secret) = ctx.client_secret() {
             r.form("client_secret", secret);
         }
-        let tenant = self.tenant.clone().or_else(|| c.tenant());
-        if let Some(t) = &tenant {
+        let tenant = self.tenant.as_deref().or(ctx.tenant());
+        if let Some(t) = tenant {
             if t.is_empty() {
                 return Err(Error::invalid("tenant", "must not be empty"));
             }
-            r.form("tenant", t.as_str());
+            r.form("tenant", t);
         }
         if let Some(info) = &self.user_information {
             r.form_json("user_information", info)?;
@@ -330,9 +273,11 @@ impl Authenticate<'_> {
     }
 
     /// Sends the token request and keeps the tokens, the session facts (see
-    /// [`Client::session`]) and the tenant (when the client has none), then calls the
-    /// [`on_token_refresh`](crate::ClientBuilder::on_token_refresh) callback. Retried like an
-    /// idempotent request, within the retry policy's deadline.
+    /// [`Client::session`]) and the tenant (the one given here, else the token's when the
+    /// client has none), then calls the
+    /// [`on_token_refresh`](crate::ClientBuilder::on_token_refresh) callback. Nothing changes
+    /// on the client unless the authentication succeeds. Retried like an idempotent request,
+    /// within the retry policy's deadline.
     ///
     /// # Errors
     ///
@@ -340,56 +285,19 @@ impl Authenticate<'_> {
     /// non-200 is [`Error::UnknownStatus`]; plus the transport's errors.
     pub fn send(self) -> Result<SessionInfo, Error> {
         let client = self.client;
-        let (info, tokens) = self.send_until(client.inner.transport.retry.deadline_from_now())?;
-        client.inner.tokens.notify(&tokens);
-        Ok(info)
-    }
-
-    /// [`send`](Self::send) without the callback, bounded by `deadline`.
-    pub(crate) fn send_until(
-        self,
-        deadline: Option<Instant>,
-    ) -> Result<(SessionInfo, Tokens), Error> {
-        let inner = &self.client.inner;
-        if let Some(t) = &self.tenant {
-            Arc::make_mut(
-                &mut inner
-                    .tokens
-                    .state
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner()),
-            )
-            .tenant = Some(t.clone());
-        }
         let request = self.request()?;
-        let url = self.client.url(&request);
-        let out = Outgoing {
-            url: &url,
-            request: &request,
-            bearer: None,
-            idempotent: true,
-        };
-        let reply = inner.transport.send(&out, deadline)?;
-        if reply.status != 200 {
-            return Err(Error::from_token_status(reply.status, &reply.body));
-        }
-        let mut parsed: TokenReply = reply.decode()?;
-        if parsed.access_token.as_deref().is_none_or(str::is_empty) {
-            return Err(Error::Authentication {
-                status: Some(200),
-                message: Some("the token reply holds no access token".into()),
-            });
-        }
-        // The session facts are printed and kept: nothing secret-named stays in them.
-        parsed
-            .info
-            .extra
-            .retain(|k, _| !crate::redact::is_secret_key(k));
-        let info = parsed.info.clone();
+        let deadline = client.deadline_from(Instant::now());
+        let granted = client.token_exchange(&request, deadline)?;
+        let info = granted.info.clone();
         let kept_refresh = match self.grant {
             Grant::RefreshToken(t) => Some(t),
             _ => None,
         };
-        Ok((info, inner.tokens.adopt(parsed, kept_refresh)))
+        let tokens = client
+            .inner
+            .session
+            .adopt(granted, kept_refresh, self.tenant);
+        client.inner.session.notify(&tokens);
+        Ok(info)
     }
 }

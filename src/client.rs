@@ -1,10 +1,12 @@
-//! The client and its builder: configuration, and `execute`, the one place a [`Request`] is
-//! sent (token checks, refresh on 401, status mapping).
+//! The client and its builder: configuration, and `execute`, the one way a [`Request`] goes
+//! to the network: the session is consulted at its top (`pre`), the transport sends (`exec`),
+//! and the status is mapped to the reply or an [`Error`] (`post`).
 
-use crate::auth::{Grant, TokenState, Tokens};
-use crate::request::{Auth, Method, Request};
+use crate::request::{Auth, Context, Request};
+use crate::session::{Session, State, TokenCallback};
 use crate::transport::{DEFAULT_MAX_REPLY_BYTES, Outgoing, Reply, RetryPolicy, Transport};
-use crate::{ApiVersion, Error};
+use crate::{ApiVersion, Error, Tokens};
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,10 +17,12 @@ pub const DEFAULT_USER_API_URL: &str = "https://user-api.squirro.com";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(55);
 /// The default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest timeout honoured: a longer one (up to `Duration::MAX`) is taken as this.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// A blocking client of the Squirro user API.
 ///
-/// `Client` is cheap to clone: clones share one connection pool and one token state, so a
+/// `Client` is cheap to clone: clones share one connection pool and one session, so a
 /// token refreshed by one thread serves all of them. Every method of the API is a method of
 /// the client returning a request builder: set optional parameters on it, then call
 /// `.send()` (or `.request()` for the request without sending it).
@@ -38,13 +42,15 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 ///
 /// A session survives on its own: with only a refresh token the first call gets an access
-/// token; a 401 refreshes the tokens (once for all clones) and repeats the call once; failures
-/// are retried by the [`RetryPolicy`]. `Debug` never shows the tokens or the client secret.
+/// token; a 401 refreshes the tokens (once for all clones, which share its outcome, failure
+/// included) and repeats the call once; failures are retried by the [`RetryPolicy`], within
+/// its deadline. `Debug` never shows the tokens or the client secret.
 ///
-/// Every HTTP exchange is logged through the `log` facade at `debug`: verb, path (never the
-/// query, where some methods put the client secret), status, attempt and time taken. ureq's
-/// own `debug` lines hide paths and credentials too, but at `trace` ureq logs full URLs:
-/// keep the `ureq` target below `trace` where logs are kept.
+/// Every HTTP exchange is logged through the `log` facade at `debug`, target
+/// `squirro_user_api::transport`: verb, path (never the query, where some methods put the
+/// client secret), status, attempt and time taken. ureq's own `debug` lines print request
+/// URLs, query included, and at `trace` it logs more: keep the `ureq` target at `info` or
+/// below where logs are kept.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
@@ -53,29 +59,26 @@ pub struct Client {
 pub(crate) struct Inner {
     pub(crate) base: String,
     pub(crate) version: ApiVersion,
-    pub(crate) client_id: Option<String>,
-    pub(crate) client_secret: Option<String>,
     pub(crate) transport: Transport,
-    pub(crate) tokens: TokenState,
+    pub(crate) session: Session,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tokens = self.inner.tokens.snapshot();
+        let state = self.inner.session.snapshot();
         f.debug_struct("Client")
             .field("user_api_url", &self.inner.base)
-            .field("tenant", &tokens.tenant)
+            .field("tenant", &state.tenant)
             .field("version", &self.inner.version)
-            .field("client_id", &self.inner.client_id)
+            .field("client_id", &state.client_id)
             .field(
                 "client_secret",
-                &self
-                    .inner
+                &state
                     .client_secret
                     .as_ref()
                     .map(|_| crate::redact::Redacted),
             )
-            .field("tokens", &tokens)
+            .field("tokens", &state)
             .finish_non_exhaustive()
     }
 }
@@ -93,7 +96,7 @@ impl Client {
 
     /// The tenant, set on the builder or adopted from the first authentication.
     pub fn tenant(&self) -> Option<String> {
-        self.inner.tokens.snapshot().tenant.clone()
+        self.inner.session.snapshot().tenant.clone()
     }
 
     /// The API version used in paths (default `v0`).
@@ -101,12 +104,9 @@ impl Client {
         self.inner.version
     }
 
-    pub(crate) fn config_client_id(&self) -> Option<&str> {
-        self.inner.client_id.as_deref()
-    }
-
-    pub(crate) fn config_client_secret(&self) -> Option<&str> {
-        self.inner.client_secret.as_deref()
+    /// What building a request needs, as the session is now.
+    pub(crate) fn context(&self) -> Context {
+        Context::new(self.inner.session.snapshot(), self.inner.version)
     }
 
     /// The full URL of a request.
@@ -119,15 +119,31 @@ impl Client {
 
     /// The request as it would go on the wire, written like HTTP: the request line, the headers
     /// this crate sets (in a fixed order, the token shown as `<redacted>`), a blank line and
-    /// the body. For reviews and dry runs: the query and the body are shown as sent, so a
-    /// client secret or password in them is shown too (`{request:?}` redacts them).
+    /// the body. For reviews and dry runs. Secrets are redacted: the values of secret-named
+    /// query and body fields (`client_secret`, `password`, ...) and every secret the client
+    /// holds; [`render_with_secrets`](Self::render_with_secrets) shows them.
     pub fn render(&self, request: &Request) -> String {
+        let state = self.inner.session.snapshot();
+        let scrubber = state
+            .scrubber()
+            .with(request.secret_values().iter().map(String::as_str));
+        scrubber
+            .scrub(&self.render_as_sent(request, &state))
+            .into_owned()
+    }
+
+    /// [`render`](Self::render) with the query and body exactly as sent, secrets included
+    /// (the bearer token stays redacted). For tests that pin the wire.
+    pub fn render_with_secrets(&self, request: &Request) -> String {
+        self.render_as_sent(request, &self.inner.session.snapshot())
+    }
+
+    fn render_as_sent(&self, request: &Request, state: &State) -> String {
         let bearer = match request.auth {
             Auth::None => false,
             Auth::Required | Auth::Optional => {
-                let t = self.inner.tokens.snapshot();
-                t.access_token.is_some()
-                    || (request.auth == Auth::Required && t.refresh_token.is_some())
+                state.access_token.is_some()
+                    || (request.auth == Auth::Required && state.refresh_token.is_some())
             }
         };
         let url = self.url(request);
@@ -149,150 +165,155 @@ impl Client {
         s
     }
 
-    /// Sends a request: checks that a token and a tenant are there (for authenticated
-    /// endpoints), gets an access token first when only a refresh token is held, sends with the
-    /// retry policy, refreshes the tokens once on a 401 and repeats the call once, and maps a
-    /// status the endpoint does not expect to an [`Error`]. The retry policy's
-    /// [`deadline`](RetryPolicy::deadline) bounds all of it.
+    /// Sends a request: with only a refresh token held, gets an access token first (once for
+    /// all clones); sends with the retry policy; refreshes the tokens once on a 401 and repeats
+    /// the call once; and maps a status the endpoint does not expect to an [`Error`]. The retry
+    /// policy's [`deadline`](RetryPolicy::deadline) bounds all of it. Every method's `.send()`
+    /// goes this way.
     ///
     /// # Errors
     ///
     /// [`Error::Authentication`] without a token; the status classes of [`Error`] for an
-    /// unexpected status (a 401 that survived the refresh is [`Error::Authorization`]);
-    /// [`Error::Connection`], [`Error::RetriesExhausted`] and [`Error::Transport`] from the
+    /// unexpected status (a 401 that survived the refresh is [`Error::Authorization`], with
+    /// the refresh's failure as its source when refreshing failed);
+    /// [`Error::Connection`], [`Error::RetriesExhausted`] and [`Error::InvalidReply`] from the
     /// transport.
     pub fn execute(&self, request: &Request) -> Result<Reply, Error> {
+        self.call(request.auth, |_| Ok(Cow::Borrowed(request)))
+    }
+
+    /// [`execute`](Self::execute) for a request built from the session as it is once the call
+    /// has its credentials (so a client holding only a refresh token learns its tenant first).
+    pub(crate) fn execute_with(
+        &self,
+        auth: Auth,
+        build: impl FnOnce(&Context) -> Result<Request, Error>,
+    ) -> Result<Reply, Error> {
+        self.call(auth, |ctx| build(ctx).map(Cow::Owned))
+    }
+
+    fn call<'r>(
+        &self,
+        auth: Auth,
+        build: impl FnOnce(&Context) -> Result<Cow<'r, Request>, Error>,
+    ) -> Result<Reply, Error> {
         let inner = &*self.inner;
-        let deadline = inner.transport.retry.deadline_from_now();
-        if request.auth == Auth::Required {
-            let t = inner.tokens.snapshot();
-            if t.access_token.is_none() && t.refresh_token.is_none() {
-                return Err(Error::Authentication {
-                    status: None,
-                    message: Some("missing access and refresh token: authenticate first".into()),
-                });
-            }
-            if t.tenant.is_none() {
-                return Err(Error::invalid(
-                    "tenant",
-                    "missing tenant: set it on the builder or authenticate first",
-                ));
-            }
-            if t.access_token.is_none() {
-                // Spend no request on a certain 401.
-                self.refresh_after(None, deadline)?;
-            }
+        let started = Instant::now();
+        let deadline = self.deadline_from(started);
+        // pre: the session, once.
+        let mut state = inner.session.snapshot();
+        if auth == Auth::Required && state.access_token.is_none() {
+            // Spend no request on a certain 401.
+            state = inner
+                .session
+                .refresh(None, started, |rt| self.refresh_grant(rt, deadline))?;
         }
-        let url = self.url(request);
-        let idempotent = request.method != Method::Post;
-        let send = |bearer: Option<&str>| {
-            inner.transport.send(
-                &Outgoing {
-                    url: &url,
-                    request,
-                    bearer,
-                    idempotent,
-                },
-                deadline,
-            )
-        };
-        let held = match request.auth {
+        let request = build(&Context::new(Arc::clone(&state), inner.version))?;
+        let bearer = match auth {
             Auth::None => None,
-            _ => Some(inner.tokens.snapshot()),
+            Auth::Required | Auth::Optional => state.access_token.as_deref(),
         };
-        let used = held.as_ref().and_then(|t| t.access_token.as_deref());
-        let mut reply = send(used)?;
+        // exec.
+        let mut reply = self.exchange(&request, bearer, deadline)?;
         // As Python, an unauthenticated call that carried a token (signup) refreshes too.
-        let may_refresh = match request.auth {
+        let may_refresh = match auth {
             Auth::Required => true,
-            Auth::Optional => inner.tokens.snapshot().refresh_token.is_some(),
+            Auth::Optional => state.refresh_token.is_some(),
             Auth::None => false,
         };
+        let mut refresh_error = None;
         if reply.status == 401 && may_refresh {
             // One refresh and one repeat; a second 401 is reported, as is the first when the
-            // refresh fails.
-            match self.refresh_after(used, deadline) {
-                Ok(()) => reply = send(inner.tokens.snapshot().access_token.as_deref())?,
-                Err(e) => log::warn!(
-                    "{} {}: the access token was refused and refreshing it failed: {e}",
-                    request.method,
-                    request.path
-                ),
-            }
-        }
-        if request.expected.contains(&reply.status) {
-            Ok(reply)
-        } else {
-            Err(Error::from_status(reply.status, &reply.body))
-        }
-    }
-
-    /// Before a method builds its request: with only a refresh token held, gets an access
-    /// token first, which also adopts the token's tenant when the client has none (so a
-    /// client built from a refresh token alone can call tenant paths at once).
-    pub(crate) fn prepare_session(&self) -> Result<(), Error> {
-        let t = self.inner.tokens.snapshot();
-        if t.access_token.is_none() && t.refresh_token.is_some() {
-            self.refresh_after(None, self.inner.transport.retry.deadline_from_now())?;
-        }
-        Ok(())
-    }
-
-    /// Refreshes the tokens after `used` was refused (or was missing). Clones racing here
-    /// refresh once: the others wait, find a new token and return.
-    fn refresh_after(&self, used: Option<&str>, deadline: Option<Instant>) -> Result<(), Error> {
-        let tokens = &self.inner.tokens;
-        let (fresh, result) = {
-            let _guard = tokens.refresh_lock();
-            let now = tokens.snapshot();
-            if now.access_token.is_some() && now.access_token.as_deref() != used {
-                return Ok(());
-            }
-            let mut refresh = now
-                .refresh_token
-                .clone()
-                .ok_or_else(|| Error::Authentication {
-                    status: None,
-                    message: Some(
-                        "the access token was refused and there is no refresh token".into(),
-                    ),
-                })?;
-            // As Python: up to 3 token requests until a different access token comes back (on a
-            // multi-node cluster, one node may still accept the token another refused).
-            let mut fresh = None;
-            let mut result = Err(Error::Authentication {
-                status: None,
-                message: Some("the token endpoint kept returning the refused access token".into()),
-            });
-            for _ in 0..3 {
-                match self
-                    .authenticate(Grant::refresh_token(refresh.clone()))
-                    .send_until(deadline)
-                {
-                    Ok((_, t)) => {
-                        let changed = t.access_token.as_deref() != used;
-                        // A server that rotates refresh tokens gets the newest one next time.
-                        if let Some(r) = &t.refresh_token {
-                            refresh.clone_from(r);
-                        }
-                        fresh = Some(t);
-                        if changed {
-                            result = Ok(());
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
+            // refresh fails (with the reason as its source).
+            match inner
+                .session
+                .refresh(bearer, started, |rt| self.refresh_grant(rt, deadline))
+            {
+                Ok(fresh) => {
+                    reply = self.exchange(&request, fresh.access_token.as_deref(), deadline)?;
+                    state = fresh;
                 }
+                Err(e) => refresh_error = Some(Box::new(e)),
             }
-            (fresh, result)
-        };
-        if let Some(t) = &fresh {
-            tokens.notify(t);
         }
-        result
+        // post.
+        self.check(reply, &request, &state, refresh_error)
+    }
+
+    /// Sends a request that carries no session (the token request) and maps its status.
+    pub(crate) fn send_checked(
+        &self,
+        request: &Request,
+        bearer: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<Reply, Error> {
+        let reply = self.exchange(request, bearer, deadline)?;
+        self.check(reply, request, &self.inner.session.snapshot(), None)
+    }
+
+    /// The one place a request reaches the transport.
+    fn exchange(
+        &self,
+        request: &Request,
+        bearer: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<Reply, Error> {
+        let url = self.url(request);
+        self.inner.transport.send(&Outgoing {
+            url: &url,
+            request,
+            bearer,
+            deadline,
+        })
+    }
+
+    /// The reply when its status is one the endpoint expects, else the matching [`Error`],
+    /// with every secret of the session and of the request scrubbed from it.
+    fn check(
+        &self,
+        mut reply: Reply,
+        request: &Request,
+        state: &Arc<State>,
+        refresh_error: Option<Box<Error>>,
+    ) -> Result<Reply, Error> {
+        let secrets = request.secret_values();
+        if request.expected.contains(&reply.status) {
+            // Kept so that a decoding error can scrub them too; a reference count, and no
+            // allocation for a request without secret fields.
+            reply.secrets = Some((Arc::clone(state), secrets));
+            return Ok(reply);
+        }
+        let scrubber = state.scrubber().with(secrets.iter().map(String::as_str));
+        let mut e = if request.auth == Auth::None {
+            Error::from_token_reply(&reply, &scrubber)
+        } else {
+            Error::from_reply(&reply, &scrubber)
+        };
+        if let Error::Authorization {
+            refresh_error: slot,
+            ..
+        } = &mut e
+        {
+            *slot = refresh_error;
+        }
+        Err(e)
+    }
+
+    /// One refresh-token grant, for the session's refresh.
+    fn refresh_grant(
+        &self,
+        refresh_token: &str,
+        deadline: Option<Instant>,
+    ) -> Result<crate::session::Granted, Error> {
+        let request = self
+            .authenticate(crate::Grant::refresh_token(refresh_token))
+            .request()?;
+        self.token_exchange(&request, deadline)
+    }
+
+    /// When a call started at `started` must end.
+    pub(crate) fn deadline_from(&self, started: Instant) -> Option<Instant> {
+        self.inner.transport.retry.deadline_from(started)
     }
 }
 
@@ -303,10 +324,6 @@ fn split_url(url: &str) -> (&str, &str) {
         None => (rest, "/"),
     }
 }
-
-/// Called with the new access and refresh tokens after every successful authentication, so a
-/// caller can persist them (Python's `_on_token_refresh`).
-pub type TokenCallback = Arc<dyn Fn(&Tokens) + Send + Sync>;
 
 /// Builds a [`Client`]; [`build`](ClientBuilder::build) checks the settings.
 ///
@@ -440,7 +457,7 @@ impl ClientBuilder {
         self
     }
     /// The largest reply body read (default 10 MiB); a larger one is a
-    /// [`Error::Transport`], and no more than the limit is read.
+    /// [`Error::InvalidReply`], and no more than the limit is read.
     pub fn max_reply_bytes(mut self, n: u64) -> Self {
         self.max_reply_bytes = Some(n);
         self
@@ -516,8 +533,13 @@ impl ClientBuilder {
                 check_setting(name, v, name.ends_with("token"))?;
             }
         }
-        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        let connect_timeout = self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
+        // A timeout longer than a year (`Duration::MAX` included) is taken as a year, so no
+        // instant computed from it can overflow.
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT).min(MAX_TIMEOUT);
+        let connect_timeout = self
+            .connect_timeout
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+            .min(MAX_TIMEOUT);
         if timeout.is_zero() {
             return Err(Error::invalid("timeout", "must be more than zero"));
         }
@@ -525,13 +547,15 @@ impl ClientBuilder {
             return Err(Error::invalid("connect_timeout", "must be more than zero"));
         }
 
-        let proxy = match &self.proxy {
+        let proxy_url = match &self.proxy {
             Some(ProxySetting::Disabled) => None,
-            Some(ProxySetting::Url(u)) => Some(proxy("proxy", u)?),
-            None => match crate::env::proxy_for(&url.scheme, &url.host, |k| std::env::var_os(k))? {
-                Some((var, u)) => Some(proxy(var, &u)?),
-                None => None,
-            },
+            Some(ProxySetting::Url(u)) => Some(("proxy", u.clone())),
+            None => crate::env::proxy_for(&url.scheme, &url.host, |k| std::env::var_os(k))?,
+        };
+        let proxy_password = proxy_url.as_ref().and_then(|(_, u)| userinfo_password(u));
+        let proxy = match &proxy_url {
+            Some((param, u)) => Some(proxy(param, u)?),
+            None => None,
         };
         let mut tls = ureq::tls::TlsConfig::builder();
         if !self.root_certificates.is_empty() {
@@ -591,19 +615,21 @@ impl ClientBuilder {
             timeout,
             host_port,
         );
+        let state = State {
+            access_token: self.access_token,
+            refresh_token: self.refresh_token,
+            tenant: self.tenant,
+            info: None,
+            client_id: self.client_id,
+            client_secret: self.client_secret,
+            other_secrets: proxy_password.into_iter().collect(),
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 base,
                 version: self.version.unwrap_or_default(),
-                client_id: self.client_id,
-                client_secret: self.client_secret,
                 transport,
-                tokens: TokenState::new(
-                    self.tenant,
-                    self.access_token,
-                    self.refresh_token,
-                    self.on_token_refresh,
-                ),
+                session: Session::new(state, self.on_token_refresh),
             }),
         })
     }
@@ -673,6 +699,15 @@ pub(crate) fn check_setting(param: &str, value: &str, token: bool) -> Result<(),
         return Err(Error::invalid(param, "must not contain control characters"));
     }
     Ok(())
+}
+
+/// The password (or the user info, when it has no `:`) of a URL's `user:password@` part.
+fn userinfo_password(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let userinfo = &authority[..authority.rfind('@')?];
+    let secret = userinfo.split_once(':').map_or(userinfo, |(_, p)| p);
+    (!secret.is_empty()).then(|| secret.to_string())
 }
 
 /// An HTTP(S) proxy; `param` names the setting or environment variable it came from.

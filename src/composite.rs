@@ -26,12 +26,8 @@ impl Client {
     /// ```
     pub fn resolve_workspace(&self, identifier: &str) -> Result<String, Error> {
         let list = self.get_workspaces().send()?;
-        let found =
-            find_workspace(&list.workspaces, identifier).ok_or_else(|| Error::NotFound {
-                status: 404,
-                message: Some(format!("Workspace not found: {identifier}")),
-                body: serde_json::Value::Null,
-            })?;
+        let found = find_workspace(&list.workspaces, identifier)
+            .ok_or_else(|| Error::not_found(format!("Workspace not found: {identifier}")))?;
         Ok(found.domain.clone())
     }
 
@@ -63,12 +59,15 @@ impl Client {
         use Part::{Lit, Seg};
         let ws = Seg("workspace_domain", workspace_domain);
         let user = Seg("user_id", user_id);
-        let get = request(
+        let send = |method, ok, parts: &[Part<'_>]| {
+            self.execute_with(Auth::Required, |_| request(method, ok, parts))
+        };
+        let found: crate::models::User = send(
             Method::Get,
             &[200],
             &[Lit("/v0/"), ws, Lit("/users/"), user],
-        )?;
-        let found: crate::models::User = self.execute(&get)?.decode()?;
+        )?
+        .decode()?;
         for group in found.groups.unwrap_or_default() {
             let Some(group_id) = group.get("id").and_then(|v| v.as_str()) else {
                 continue;
@@ -81,12 +80,10 @@ impl Client {
                 Lit("/members/"),
                 user,
             ];
-            self.execute(&request(Method::Delete, &[204], &parts)?)?
-                .unit()?;
+            send(Method::Delete, &[204], &parts)?.unit()?;
         }
         let parts = [Lit("/v2/workspaces/"), ws, Lit("/users/"), user];
-        self.execute(&request(Method::Delete, &[204], &parts)?)?
-            .unit()
+        send(Method::Delete, &[204], &parts)?.unit()
     }
 }
 

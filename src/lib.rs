@@ -26,8 +26,9 @@
 //! Where to find things:
 //! - `endpoints.toml` declares every method; `build.rs` and `codegen/` generate
 //!   [`operations`] from it;
-//! - [`request`](Request) builds requests as pure data, [`Client::execute`] sends them
-//!   (`transport`: retries, limits), `auth` keeps the tokens, [`models`] decodes replies,
+//! - [`request`](Request) builds requests as pure data; [`Client::execute`] is the one way
+//!   out: it consults the `session` (tokens, tenant, refresh), hands the request to the
+//!   `transport` (retries, redirects, limits) and maps the status; [`models`] decodes replies;
 //!   [`Error`] is every failure.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -42,17 +43,20 @@ pub mod models;
 pub mod operations;
 mod redact;
 mod request;
+mod session;
 mod transport;
 mod types;
 
 pub use auth::{Authenticate, Grant, Tokens};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_API_URL,
+    MAX_TIMEOUT,
 };
-pub use error::Error;
+pub use error::{ConnectionError, Error, ErrorReply};
 pub use operations::OPERATIONS;
 pub use request::{Body, Method, Request};
-pub use transport::{DEFAULT_MAX_REPLY_BYTES, Reply, RetryPolicy};
+pub use session::TokenCallback;
+pub use transport::{DEFAULT_DEADLINE, DEFAULT_MAX_REPLY_BYTES, Reply, RetryPolicy};
 pub use types::{ApiVersion, GrantType, ProjectRole, ServerRole, Timestamp};
 
 /// One method of the user API as declared in `endpoints.toml` (see [`OPERATIONS`]).

@@ -140,6 +140,124 @@ pub(crate) fn scrub_value(v: &mut serde_json::Value) {
     }
 }
 
+/// The secrets a client knows at one moment (its tokens, its client secret, a proxy's
+/// password, the secret parameters of the request at hand), to be removed from anything the
+/// crate shows or logs wherever they appear, whatever the field is called: a server that
+/// echoes a form as `[key, value]` pairs, quotes a token in free text or lists the submitted
+/// fields in an HTML page must not leak them. Each secret is also looked for as the
+/// Python/`requests` form encoding and the JSON string encoding write it.
+///
+/// Built only where something is about to be shown (an error, a log line, a rendering), so
+/// a call that succeeds pays nothing for it.
+#[derive(Default, Clone)]
+pub(crate) struct Scrubber {
+    needles: Vec<String>,
+}
+
+/// Secrets shorter than this are not searched for as values (they would blank out common
+/// words); secret-named fields are redacted whatever their length.
+const MIN_SECRET_LEN: usize = 4;
+
+impl Scrubber {
+    /// Adds a secret value (and its encodings).
+    pub(crate) fn add(&mut self, secret: &str) {
+        if secret.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let mut form = String::new();
+        crate::request::form_encode_into(&mut form, secret);
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let json = json.trim_matches('"').to_string();
+        for needle in [secret.to_string(), form, json] {
+            if !self.needles.contains(&needle) {
+                self.needles.push(needle);
+            }
+        }
+        // Longest first, so a secret that contains another is replaced whole.
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    }
+
+    /// Adds every secret of an iterator.
+    pub(crate) fn with<'a>(mut self, secrets: impl IntoIterator<Item = &'a str>) -> Self {
+        for s in secrets {
+            self.add(s);
+        }
+        self
+    }
+
+    /// The text with secret-named fields (see [`scrub`]) and every known secret value
+    /// replaced by `<redacted>`.
+    pub(crate) fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut out = scrub(text);
+        for needle in &self.needles {
+            if let Some(replaced) = replace_whole(&out, needle) {
+                out = Cow::Owned(replaced);
+            }
+        }
+        out
+    }
+
+    /// [`scrub_value`] plus every known secret value in every string and key.
+    pub(crate) fn scrub_value(&self, v: &mut serde_json::Value) {
+        scrub_value(v);
+        if self.needles.is_empty() {
+            return;
+        }
+        match v {
+            serde_json::Value::Object(map) => {
+                let dirty = map.keys().any(|k| matches!(self.scrub(k), Cow::Owned(_)));
+                if dirty {
+                    let old = std::mem::take(map);
+                    for (k, mut val) in old {
+                        self.scrub_value(&mut val);
+                        map.insert(self.scrub(&k).into_owned(), val);
+                    }
+                } else {
+                    map.values_mut().for_each(|val| self.scrub_value(val));
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|i| self.scrub_value(i)),
+            serde_json::Value::String(text) => {
+                if let Cow::Owned(clean) = self.scrub(text) {
+                    *text = clean;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `text` with every occurrence of `needle` that stands as a whole word (not inside a longer
+/// run of letters, digits, `_` or `-`, so a secret `token` leaves `access_token` alone)
+/// replaced by [`MARK`]; `None` when there is none.
+fn replace_whole(text: &str, needle: &str) -> Option<String> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::new();
+    let mut copied = 0;
+    for (at, _) in text.match_indices(needle) {
+        if at < copied {
+            continue;
+        }
+        let end = at + needle.len();
+        let before = text[..at].chars().next_back();
+        let after = text[end..].chars().next();
+        let starts_word = needle.chars().next().is_some_and(is_word);
+        let ends_word = needle.chars().next_back().is_some_and(is_word);
+        if (starts_word && before.is_some_and(is_word)) || (ends_word && after.is_some_and(is_word))
+        {
+            continue;
+        }
+        out.push_str(&text[copied..at]);
+        out.push_str(MARK);
+        copied = end;
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.push_str(&text[copied..]);
+    Some(out)
+}
+
 /// A URL with any `user:password@` part replaced.
 pub(crate) fn scrub_url_userinfo(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
@@ -176,6 +294,32 @@ mod tests {
     fn scrubs_truncated_json() {
         let s = scrub(r#"{"access_token": "abcdef"#);
         assert_eq!(s, r#"{"access_token": "<redacted>""#);
+    }
+
+    #[test]
+    fn scrubs_known_secrets_wherever_they_stand() {
+        let s = Scrubber::default().with(["rt-S3cret/x+y", "abc"]);
+        // As a [key, value] pair, in free text, form-encoded and JSON-escaped.
+        let text = r#"[["refresh", "rt-S3cret/x+y"]] token rt-S3cret/x+y expired; form rt-S3cret%2Fx%2By; abc"#;
+        let clean = s.scrub(text);
+        assert!(!clean.contains("S3cret"), "{clean}");
+        assert!(
+            clean.ends_with("; abc"),
+            "short values are not searched: {clean}"
+        );
+        // A secret that is also a word inside a field name leaves the name alone.
+        let word = Scrubber::default().with(["token"]);
+        assert_eq!(
+            word.scrub(r#"{"access_token":"token"}"#),
+            r#"{"access_token":"<redacted>"}"#
+        );
+        assert_eq!(
+            word.scrub("the token token-2 xtoken"),
+            "the <redacted> token-2 xtoken"
+        );
+        let mut v = serde_json::json!({"echo": [["r", "rt-S3cret/x+y"]], "rt-S3cret/x+y": 1});
+        s.scrub_value(&mut v);
+        assert!(!v.to_string().contains("S3cret"), "{v}");
     }
 
     #[test]

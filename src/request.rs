@@ -1,10 +1,12 @@
 //! Requests as pure data, and the runtime the generated builders call to make them:
 //! path segments, query and form encoding, JSON bodies, client-side checks.
 
-use crate::{Client, Error};
+use crate::session::State;
+use crate::{ApiVersion, Error};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// An HTTP verb of the user API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,8 +46,32 @@ pub(crate) enum Auth {
     Required,
     /// Sent with the token when the client holds one (signup).
     Optional,
-    /// Never carries a token (the token endpoint).
+    /// Never carries a token: the token endpoint, whose failures map to
+    /// [`Error::Authentication`] and which is safe to repeat.
     None,
+}
+
+/// What building a request needs from the client: the tenant and the API version of paths,
+/// and the client's OAuth credentials for the methods that send them. A snapshot, taken once
+/// per call, so building stays pure.
+pub(crate) struct Context {
+    state: Arc<State>,
+    version: ApiVersion,
+}
+
+impl Context {
+    pub(crate) fn new(state: Arc<State>, version: ApiVersion) -> Self {
+        Context { state, version }
+    }
+    pub(crate) fn tenant(&self) -> Option<&str> {
+        self.state.tenant.as_deref()
+    }
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        self.state.client_id.as_deref()
+    }
+    pub(crate) fn client_secret(&self) -> Option<&str> {
+        self.state.client_secret.as_deref()
+    }
 }
 
 /// The body of a request, already encoded.
@@ -93,6 +119,57 @@ pub struct Request {
 }
 
 impl Request {
+    /// Repeating it is harmless even when the server processed it: anything but a `POST`,
+    /// and the token request (a repeated login at worst opens a second session).
+    pub(crate) fn idempotent(&self) -> bool {
+        self.method != Method::Post || self.auth == Auth::None
+    }
+
+    /// The values of this request's secret-named query and body fields (a password being
+    /// sent, the client secret), to keep out of what is shown of its reply.
+    pub(crate) fn secret_values(&self) -> Vec<String> {
+        let names_a_secret = |text: &str| {
+            let lower = text.to_ascii_lowercase();
+            ["token", "secret", "password"]
+                .iter()
+                .any(|w| lower.contains(w))
+        };
+        if self.query.is_empty() && !names_a_secret(&String::from_utf8_lossy(self.body.as_bytes()))
+        {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = self
+            .query
+            .iter()
+            .filter(|(k, _)| crate::redact::is_secret_key(k))
+            .map(|(_, v)| v.clone())
+            .collect();
+        match &self.body {
+            Body::Empty => {}
+            Body::Form(form) => {
+                for pair in form.split('&') {
+                    if let Some((k, v)) = pair.split_once('=') {
+                        if crate::redact::is_secret_key(k) {
+                            out.push(form_decode(v));
+                        }
+                    }
+                }
+            }
+            Body::Json(json) => {
+                if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(json) {
+                    for (k, v) in map {
+                        if let (true, serde_json::Value::String(v)) =
+                            (crate::redact::is_secret_key(&k), v)
+                        {
+                            out.push(v);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// The method of the client that made this request (`"get_user_data"`).
     pub fn operation(&self) -> &'static str {
         self.operation
@@ -202,6 +279,29 @@ pub(crate) fn segment_encode_into(out: &mut String, s: &str) {
             _ => push_pct(out, b),
         }
     }
+}
+
+/// Decodes a form-encoded value (`+` as a space, `%XX` as a byte); a bad escape stays as it is.
+fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'+', _) => out.push(b' '),
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 2;
+            }
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn push_pct(out: &mut String, b: u8) {
@@ -320,9 +420,8 @@ impl RequestBuilder {
         Ok(())
     }
 
-    pub(crate) fn tenant(&mut self, client: &Client) -> Result<(), Error> {
-        let state = client.inner.tokens.snapshot();
-        let tenant = state.tenant.as_deref().ok_or_else(|| {
+    pub(crate) fn tenant(&mut self, ctx: &Context) -> Result<(), Error> {
+        let tenant = ctx.tenant().ok_or_else(|| {
             Error::invalid(
                 "tenant",
                 "missing tenant: set it on the builder or authenticate first",
@@ -331,8 +430,8 @@ impl RequestBuilder {
         self.segment("tenant", tenant)
     }
 
-    pub(crate) fn version(&mut self, client: &Client) {
-        self.req.path.push_str(client.version().as_str());
+    pub(crate) fn version(&mut self, ctx: &Context) {
+        self.req.path.push_str(ctx.version.as_str());
     }
 
     pub(crate) fn query<V: WireText + ?Sized>(&mut self, key: &'static str, value: &V) {

@@ -117,7 +117,7 @@ proptest! {
                 }
                 let shown = e.to_string();
                 prop_assert!(shown.len() < 2_000, "error message of {} bytes", shown.len());
-                if let Error::Transport { excerpt, .. } | Error::Decode { excerpt, .. } = &e {
+                if let Error::InvalidReply { excerpt, .. } | Error::Decode { excerpt, .. } = &e {
                     prop_assert!(excerpt.chars().count() <= 513);
                 }
             } else {
@@ -163,7 +163,7 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     assert!(
         matches!(
             e,
-            Error::Transport {
+            Error::InvalidReply {
                 status: Some(200),
                 ..
             } | Error::Decode { .. }
@@ -186,7 +186,7 @@ fn error_reply_keeps_status_message_and_body() {
     assert!(
         matches!(
             e,
-            Error::Transport {
+            Error::InvalidReply {
                 status: Some(200),
                 ..
             }
@@ -290,7 +290,7 @@ fn redaction_survives_multibyte_text() {
     assert!(
         matches!(
             e,
-            Error::Transport {
+            Error::InvalidReply {
                 status: Some(500),
                 ..
             }

@@ -109,7 +109,7 @@ fn a_reply_over_the_limit_is_refused_without_reading_it_all() {
     assert!(
         matches!(
             &e,
-            Error::Transport {
+            Error::InvalidReply {
                 status: Some(200),
                 ..
             }
@@ -149,7 +149,7 @@ fn a_malformed_status_line_is_an_error() {
     let started = Instant::now();
     let e = client(&url).get_user_grants("u1").send().unwrap_err();
     assert!(
-        matches!(&e, Error::Connection { .. } | Error::Transport { .. }),
+        matches!(&e, Error::Connection { .. } | Error::InvalidReply { .. }),
         "{e:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -164,7 +164,7 @@ fn garbage_instead_of_http_is_an_error() {
     });
     let e = client(&url).get_users().send().unwrap_err();
     assert!(
-        matches!(&e, Error::Connection { .. } | Error::Transport { .. }),
+        matches!(&e, Error::Connection { .. } | Error::InvalidReply { .. }),
         "{e:?}"
     );
     assert_clean(&e);
@@ -226,7 +226,7 @@ fn a_huge_error_body_keeps_a_bounded_excerpt() {
     assert!(
         matches!(
             &e,
-            Error::Transport {
+            Error::InvalidReply {
                 status: Some(502),
                 ..
             }

@@ -19,7 +19,7 @@ fn client() -> Client {
 }
 
 fn show(c: &Client, r: Result<Request, Error>) -> String {
-    c.render(&r.expect("request builds"))
+    c.render_with_secrets(&r.expect("request builds"))
 }
 
 macro_rules! snap {

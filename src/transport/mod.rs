@@ -1,0 +1,319 @@
+//! Sending: one ureq `Agent` (keep-alive pool), the retry loop, redirects, the reply size
+//! limit, and one debug log line per HTTP exchange. By concern: [`retry`] (the policy and its
+//! waits), [`reply`] (a reply and its decoding), [`redirect`] (which redirects are followed,
+//! and with what), [`resolver`] (no lookup thread for pooled connections).
+
+mod redirect;
+mod reply;
+mod resolver;
+mod retry;
+
+pub use reply::Reply;
+pub(crate) use resolver::PoolFriendlyResolver;
+pub use retry::{DEFAULT_DEADLINE, RetryPolicy};
+
+use crate::Error;
+use crate::request::{Body, Method, Request};
+use redirect::redirect;
+use retry::{Failure, parse_retry_after};
+use std::time::{Duration, Instant, SystemTime};
+use ureq::http;
+
+/// The default limit on the size of a reply body.
+pub const DEFAULT_MAX_REPLY_BYTES: u64 = 10 * 1024 * 1024;
+
+/// How many redirects one attempt follows.
+const MAX_REDIRECTS: usize = 5;
+
+/// The agent and the settings every attempt uses.
+#[derive(Clone)]
+pub(crate) struct Transport {
+    agent: ureq::Agent,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) max_reply_bytes: u64,
+    /// The timeout of one attempt, redirects included (also the agent's `timeout_global`).
+    timeout: Duration,
+    /// `host[:port]` of the base URL, for error messages.
+    pub(crate) host: String,
+}
+
+/// One request on its way: the request, its full URL, the token it carries and when the
+/// whole call must end.
+pub(crate) struct Outgoing<'a> {
+    pub(crate) url: &'a str,
+    pub(crate) request: &'a Request,
+    pub(crate) bearer: Option<&'a str>,
+    pub(crate) deadline: Option<Instant>,
+}
+
+impl Transport {
+    pub(crate) fn new(
+        agent: ureq::Agent,
+        retry: RetryPolicy,
+        max_reply_bytes: u64,
+        timeout: Duration,
+        host: String,
+    ) -> Self {
+        Transport {
+            agent,
+            retry,
+            max_reply_bytes,
+            timeout,
+            host,
+        }
+    }
+
+    /// Sends with retries until the deadline; returns the first reply that is not retried
+    /// (whatever its status). Giving up after a retry is [`Error::RetriesExhausted`]; when
+    /// nothing was retried, the reply or the error is returned as it is. A reply whose
+    /// `Retry-After` lies beyond the deadline is returned at once: its error will carry it.
+    pub(crate) fn send(&self, out: &Outgoing<'_>) -> Result<Reply, Error> {
+        let policy = &self.retry;
+        let method = out.request.method;
+        let path = &out.request.path;
+        let idempotent = out.request.idempotent();
+        let deadline = out.deadline;
+        let mut attempt = 0u32;
+        let (mut connect_failures, mut read_failures) = (0u32, 0u32);
+        loop {
+            attempt = attempt.saturating_add(1);
+            let t0 = Instant::now();
+            let (outcome, wait) = match self.attempt(out) {
+                Ok(reply) => {
+                    log::debug!(
+                        "{method} {path} -> {} (attempt {attempt}, {:?})",
+                        reply.status,
+                        t0.elapsed()
+                    );
+                    let retry_after = reply.retry_after;
+                    if !policy.retries_status(reply.status, idempotent, retry_after.is_some()) {
+                        return Ok(reply);
+                    }
+                    if retry_after.is_some_and(|ra| ends_after(ra, deadline)) {
+                        // The server's wait lies beyond the call's deadline: say so now.
+                        return Ok(reply);
+                    }
+                    (Ok(reply), policy.wait_after(attempt, retry_after))
+                }
+                Err(Attempt::Failed(e)) => {
+                    let e = sanitize(e);
+                    log::debug!(
+                        "{method} {path} -> {e} (attempt {attempt}, {:?})",
+                        t0.elapsed()
+                    );
+                    let failure = policy.retries_error(&e, idempotent);
+                    let e = Error::Connection {
+                        host: self.host.clone(),
+                        source: crate::error::ConnectionError::new(e),
+                    };
+                    let budget_left = match failure {
+                        None => return Err(e),
+                        Some(Failure::Connect) => {
+                            connect_failures += 1;
+                            connect_failures <= policy.connect_retries
+                        }
+                        Some(Failure::Read) => {
+                            read_failures += 1;
+                            read_failures <= policy.read_retries
+                        }
+                    };
+                    if !budget_left && attempt == 1 {
+                        return Err(e);
+                    }
+                    if !budget_left {
+                        return Err(Error::RetriesExhausted {
+                            attempts: attempt,
+                            last_status: None,
+                            last_error: Some(Box::new(e)),
+                        });
+                    }
+                    (Err(e), policy.backoff(attempt))
+                }
+                Err(Attempt::Fatal(e)) => return Err(e),
+            };
+            if attempt >= policy.max_attempts || ends_after(wait, deadline) {
+                return match outcome {
+                    Ok(reply) if attempt == 1 => Ok(reply),
+                    Err(e) if attempt == 1 => Err(e),
+                    Ok(reply) => Err(Error::RetriesExhausted {
+                        attempts: attempt,
+                        last_status: Some(reply.status),
+                        last_error: None,
+                    }),
+                    Err(e) => Err(Error::RetriesExhausted {
+                        attempts: attempt,
+                        last_status: None,
+                        last_error: Some(Box::new(e)),
+                    }),
+                };
+            }
+            policy.sleep(wait);
+        }
+    }
+
+    /// One attempt: send, follow redirects, and read the whole body (so the connection goes
+    /// back to the pool). Bounded by the client's timeout, or by the deadline when it is nearer.
+    fn attempt(&self, out: &Outgoing<'_>) -> Result<Reply, Attempt> {
+        let req = out.request;
+        // `None`: the timeout reaches past any instant (it cannot: it is at most a year).
+        let natural_end = Instant::now().checked_add(self.timeout);
+        let ends = match (out.deadline, natural_end) {
+            (Some(d), Some(n)) => Some(d.min(n)),
+            (d, n) => d.or(n),
+        };
+        let mut url = std::borrow::Cow::Borrowed(out.url);
+        let mut bearer = out.bearer;
+        let mut hops = 0;
+        loop {
+            // The agent's own timeout serves a first exchange that the deadline does not cut.
+            let limit = ends
+                .filter(|e| hops > 0 || natural_end.is_none_or(|n| *e < n))
+                .map(|e| e.saturating_duration_since(Instant::now()));
+            let mut resp = self.exchange(req, &url, bearer, limit)?;
+            let status = resp.status().as_u16();
+            let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
+            if let Some((next, trusted)) = location
+                .filter(|_| hops < MAX_REDIRECTS)
+                .and_then(|l| redirect(status, req.method, &req.body, &url, l))
+            {
+                log::debug!(
+                    "{} {} -> {status}, redirected{}",
+                    req.method,
+                    req.path,
+                    if trusted { "" } else { " to another origin" }
+                );
+                // A redirect's body is small or empty; reading it lets the connection be reused.
+                let _ = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
+                url = std::borrow::Cow::Owned(next);
+                bearer = bearer.filter(|_| trusted);
+                hops += 1;
+                continue;
+            }
+            let retry_after = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now()));
+            let (parts, mut body) = resp.into_parts();
+            return match body.with_config().limit(self.max_reply_bytes).read_to_vec() {
+                Ok(body) => Ok(Reply {
+                    operation: req.operation,
+                    status,
+                    body,
+                    headers: parts.headers,
+                    retry_after,
+                    secrets: None,
+                }),
+                Err(ureq::Error::BodyExceedsLimit(limit)) => {
+                    Err(Attempt::Fatal(Error::InvalidReply {
+                        status: Some(status),
+                        reason: format!(
+                            "the reply body is larger than the limit of {limit} bytes (see ClientBuilder::max_reply_bytes); reading stopped there"
+                        ),
+                        excerpt: String::new(),
+                        source: None,
+                    }))
+                }
+                Err(e) => Err(Attempt::Failed(e)),
+            };
+        }
+    }
+
+    /// One HTTP exchange, under `limit` instead of the agent's timeout when given.
+    fn exchange(
+        &self,
+        req: &Request,
+        url: &str,
+        bearer: Option<&str>,
+        limit: Option<Duration>,
+    ) -> Result<http::Response<ureq::Body>, Attempt> {
+        let mut builder = http::Request::builder()
+            .method(req.method.as_str())
+            .uri(url)
+            .header("Accept", "application/json");
+        if let Some(token) = bearer {
+            builder = builder.header("Authorization", format!("Bearer {token}"));
+        }
+        if let Some(ct) = req.body.content_type() {
+            builder = builder.header("Content-Type", ct);
+        }
+        let sent = match &req.body {
+            Body::Empty if req.method == Method::Get => {
+                builder.body(()).map(|r| self.run(r, limit))
+            }
+            body => builder.body(body.as_bytes()).map(|r| self.run(r, limit)),
+        };
+        match sent {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(Attempt::Failed(e)),
+            // Only a header value can fail here: a token with a newline, say.
+            Err(e) => Err(Attempt::Fatal(Error::invalid(
+                "request",
+                format!("cannot build the HTTP request: {e}"),
+            ))),
+        }
+    }
+
+    fn run(
+        &self,
+        r: http::Request<impl ureq::AsSendBody>,
+        limit: Option<Duration>,
+    ) -> Result<http::Response<ureq::Body>, ureq::Error> {
+        use ureq::RequestExt;
+        match limit {
+            // Request-level settings cost a TLS configuration of their own: only when needed.
+            Some(left) => r
+                .with_agent(&self.agent)
+                .configure()
+                .timeout_global(Some(left))
+                .run(),
+            None => self.agent.run(r),
+        }
+    }
+}
+
+enum Attempt {
+    /// The transport failed; maybe retried.
+    Failed(ureq::Error),
+    /// Not retried.
+    Fatal(Error),
+}
+
+/// ureq errors that carry a URL carry it with its query, where some calls put the client
+/// secret: scrub them before they reach an [`Error`] or a log line.
+/// Whether a wait started now would end at or past the deadline.
+fn ends_after(wait: Duration, deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now().checked_add(wait).is_none_or(|end| end >= d))
+}
+
+fn sanitize(e: ureq::Error) -> ureq::Error {
+    let scrub = |s: String| crate::redact::scrub(&s).into_owned();
+    match e {
+        ureq::Error::BadUri(s) => ureq::Error::BadUri(scrub(s)),
+        ureq::Error::RequireHttpsOnly(s) => ureq::Error::RequireHttpsOnly(scrub(s)),
+        ureq::Error::ConnectProxyFailed(s) => ureq::Error::ConnectProxyFailed(scrub(s)),
+        e => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ureq_errors_with_urls_are_scrubbed() {
+        let e = sanitize(ureq::Error::BadUri(
+            "http://h/x?client_id=c&client_secret=SEKRIT is missing host".into(),
+        ));
+        let e = Error::Connection {
+            host: "h".into(),
+            source: crate::error::ConnectionError::new(e),
+        };
+        for shown in [e.to_string(), format!("{e:?}")] {
+            assert!(
+                !shown.contains("SEKRIT") && shown.contains("client_id=c"),
+                "{shown}"
+            );
+        }
+    }
+}
