@@ -644,11 +644,42 @@ pub(crate) struct BaseUrl {
     pub(crate) port: Option<u16>,
 }
 
-/// Checks that `raw` is `http(s)://host[:port][/path]`, with no query and no user info
-/// (credentials in a URL end up in logs and `Debug` output).
+/// Checks that `raw` is `http(s)://host[:port][/path]` and nothing else that could change
+/// where calls go: no query, no fragment, no user info (credentials in a URL end up in logs
+/// and `Debug` output), no blanks or control characters inside, and a path of plain segments
+/// (no `.` or `..`, no backslash, no encoded `/`, `.` or `\\`), so every call goes to this
+/// origin under this path.
 pub(crate) fn check_url(param: &str, raw: &str) -> Result<BaseUrl, Error> {
     let trimmed = raw.trim().trim_end_matches('/');
     let shown = crate::redact::scrub_url_userinfo(raw);
+    let refuse = |why: &str| Err(Error::invalid(param, format!("{shown:?} {why}")));
+    if trimmed.contains('#') {
+        return refuse("must not have a fragment (#...)");
+    }
+    if trimmed.contains('?') {
+        return refuse("must not have a query");
+    }
+    if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return refuse("must not contain blanks or control characters");
+    }
+    if trimmed.contains('\\') {
+        return refuse("must not contain a backslash");
+    }
+    let after_scheme = trimmed.split_once("://").map_or("", |(_, r)| r);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    for segment in path.split('/').skip(1) {
+        let lower = segment.to_ascii_lowercase();
+        if segment == "." || segment == ".." || segment.is_empty() {
+            return refuse("must have a path of plain segments (no empty, `.` or `..` segment)");
+        }
+        if ["%2f", "%2e", "%5c"].iter().any(|e| lower.contains(e)) {
+            return refuse("must not encode `/`, `.` or `\\` in its path");
+        }
+        let plain = |c: char| c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@%".contains(c);
+        if !segment.chars().all(plain) {
+            return refuse("has a character that must be percent-encoded in its path");
+        }
+    }
     let uri: ureq::http::Uri = trimmed
         .parse()
         .map_err(|e| Error::invalid(param, format!("{shown:?} is not a URL: {e}")))?;

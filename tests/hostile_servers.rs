@@ -2,58 +2,28 @@
 //! status line, a server that never answers, redirect loops. Each gives a typed error within
 //! the timeout, never a panic, and no error shows a secret.
 
+#[path = "support/server.rs"]
+mod support;
+
 use squirro_user_api::*;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpStream;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
+use support::{Answer, Server};
 
 const ACCESS: &str = "ACCESS-SEKRIT-1";
 const SECRET: &str = "CLIENT-SEKRIT-2";
 
-/// A server that reads each request's head (and body, by Content-Length) and lets `answer`
-/// write whatever it likes to the socket. Returns the base URL and a request counter.
-fn server(
-    answer: impl Fn(&mut TcpStream, &str) + Send + Sync + 'static,
-) -> (String, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let count = Arc::new(AtomicUsize::new(0));
-    let (answer, counter) = (Arc::new(answer), count.clone());
-    thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let (answer, counter) = (answer.clone(), counter.clone());
-            thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                loop {
-                    let mut head = String::new();
-                    let mut length = 0usize;
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                        if line == "\r\n" {
-                            break;
-                        }
-                        head.push_str(&line);
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    counter.fetch_add(1, Ordering::SeqCst);
-                    answer(&mut stream, &head);
-                }
-            });
-        }
+/// A server that lets `answer` write whatever it likes to the socket, for every request.
+/// Returns the base URL and the server (which records what it was sent).
+fn server(answer: impl Fn(&mut TcpStream) + Send + Sync + 'static) -> (String, Server) {
+    let answer = Arc::new(answer);
+    let server = Server::start(move |_| {
+        let answer = Arc::clone(&answer);
+        Answer::Stream(Box::new(move |s| answer(s)))
     });
-    (url, count)
+    (server.url(), server)
 }
 
 fn client(url: &str) -> Client {
@@ -86,7 +56,7 @@ fn assert_clean(e: &Error) {
 #[test]
 fn a_reply_over_the_limit_is_refused_without_reading_it_all() {
     // Announces 1 GiB and streams it; the client must stop at its limit.
-    let (url, _) = server(|s, _| {
+    let (url, _) = server(|s| {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1073741824\r\n\r\n[");
         let chunk = vec![b' '; 64 * 1024];
         for _ in 0..16_384 {
@@ -131,7 +101,7 @@ fn a_reply_over_the_limit_is_refused_without_reading_it_all() {
 
 #[test]
 fn a_connection_closed_mid_body_is_a_connection_error() {
-    let (url, _) = server(|s, _| {
+    let (url, _) = server(|s| {
         let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"users\": [");
         let _ = s.shutdown(std::net::Shutdown::Both);
     });
@@ -142,7 +112,7 @@ fn a_connection_closed_mid_body_is_a_connection_error() {
 
 #[test]
 fn a_malformed_status_line_is_an_error() {
-    let (url, _) = server(|s, _| {
+    let (url, _) = server(|s| {
         let _ = s.write_all(b"HTTP/1.1 two-hundred OK\r\nContent-Length: 2\r\n\r\n{}");
         let _ = s.shutdown(std::net::Shutdown::Both);
     });
@@ -158,7 +128,7 @@ fn a_malformed_status_line_is_an_error() {
 
 #[test]
 fn garbage_instead_of_http_is_an_error() {
-    let (url, _) = server(|s, _| {
+    let (url, _) = server(|s| {
         let _ = s.write_all(&[0xde, 0xad, 0xbe, 0xef, b'\r', b'\n', b'\r', b'\n']);
         let _ = s.shutdown(std::net::Shutdown::Both);
     });
@@ -172,7 +142,8 @@ fn garbage_instead_of_http_is_an_error() {
 
 #[test]
 fn a_server_that_accepts_and_never_answers_times_out_within_the_bound() {
-    let (url, _) = server(|_, _| thread::sleep(Duration::from_secs(30)));
+    let server = Server::start(|_| Answer::Hang);
+    let url = server.url();
     let c = Client::builder()
         .user_api_url(&url)
         .tenant("acme")
@@ -194,7 +165,7 @@ fn a_server_that_accepts_and_never_answers_times_out_within_the_bound() {
 
 #[test]
 fn redirect_loops_stop() {
-    let (url, count) = server(|s, _| {
+    let (url, server) = server(|s| {
         let _ =
             s.write_all(b"HTTP/1.1 302 Found\r\nLocation: /api/loop\r\nContent-Length: 0\r\n\r\n");
     });
@@ -204,7 +175,7 @@ fn redirect_loops_stop() {
             || matches!(e, Error::Connection { .. }),
         "{e:?}"
     );
-    let sent = count.load(Ordering::SeqCst);
+    let sent = server.seen().len();
     assert!(
         (2..=12).contains(&sent),
         "{sent} requests for a redirect loop"
@@ -214,7 +185,7 @@ fn redirect_loops_stop() {
 
 #[test]
 fn a_huge_error_body_keeps_a_bounded_excerpt() {
-    let (url, _) = server(|s, _| {
+    let (url, _) = server(|s| {
         let body = format!("<html>{}</html>", "x".repeat(200_000));
         let _ = write!(
             s,

@@ -3,9 +3,12 @@
 
 #![allow(dead_code)] // each bench uses its own part
 
+#[path = "../../tests/support/server.rs"]
+mod server;
+
+use server::{Answer, Server};
 use squirro_user_api::{Client, ClientBuilder};
-use std::io::{Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use ureq::http::Uri;
@@ -136,44 +139,18 @@ impl Bare {
     }
 }
 
-/// Runs `send` against a one-shot HTTP server on loopback and returns the bytes of the
-/// request it received (head and body). The server answers 200 with [`USER_JSON`].
+/// Runs `send` against the tests' scripted HTTP server on loopback and returns the bytes of
+/// the request it received (head and body). The server answers 200 with [`USER_JSON`].
 pub fn capture(send: impl FnOnce(&str)) -> Vec<u8> {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    let url = format!("http://{}", listener.local_addr().expect("local addr"));
-    let server = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().expect("accept");
-        conn.set_read_timeout(Some(Duration::from_secs(10))).ok();
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            let n = conn.read(&mut buf).expect("read the request");
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
-            if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0);
-                if got.len() >= end + 4 + length {
-                    break;
-                }
-            }
-        }
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{USER_JSON}",
-            USER_JSON.len()
-        );
-        conn.write_all(reply.as_bytes()).expect("write the reply");
-        let _ = conn.shutdown(Shutdown::Write);
-        got
+    let server = Server::start(|_| Answer::Reply {
+        status: 200,
+        headers: Vec::new(),
+        body: USER_JSON.to_string(),
     });
-    send(&url);
-    server.join().expect("the capture server")
+    send(&server.url());
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1, "one request captured");
+    seen.into_iter().next().map(|s| s.raw).unwrap_or_default()
 }
 
 /// Checks that the SDK's `get_user_data` and the bare loop put the same bytes on the wire
