@@ -4,7 +4,10 @@
 #[path = "spec.rs"]
 pub mod spec;
 
-use spec::{Endpoint, Param, PathPart};
+use spec::{
+    Auth, DefaultValue, Encoding, Endpoint, Location, Param, ParamType, PathPart, Reply, Source,
+    Verb,
+};
 use std::fmt::Write as _;
 
 /// Generates the client methods, one request builder per endpoint, and the `OPERATIONS` list.
@@ -21,7 +24,7 @@ pub fn generate(src: &str) -> Result<String, String> {
     }
     out.push_str("}\n\n");
     for ep in &endpoints {
-        builder(&mut out, ep);
+        builder(&mut out, ep).map_err(|e| format!("endpoint `{}`: {e}", ep.name))?;
     }
     decode_as(&mut out, &endpoints);
     Ok(out)
@@ -37,7 +40,11 @@ fn operations_list(out: &mut String, eps: &[Endpoint]) {
         writeln!(
             out,
             "    crate::Operation {{ name: {:?}, verb: {:?}, path: {:?}, ok: &{:?}, summary: {:?} }},",
-            ep.name, ep.verb, ep.path, ep.ok, summary
+            ep.name,
+            ep.verb.as_str(),
+            ep.path.template,
+            ep.ok,
+            summary
         )
         .unwrap();
     }
@@ -82,53 +89,70 @@ fn ident(name: &str) -> String {
 }
 
 /// The field type, the argument type and the expression turning argument `v` into the field.
-fn rust_type(ty: &str) -> (&'static str, &'static str, &'static str) {
+fn rust_type(ty: ParamType) -> (&'static str, &'static str, &'static str) {
     match ty {
-        "string" | "email" => ("String", "impl Into<String>", "v.into()"),
-        "bool" => ("bool", "bool", "v"),
-        "date" => ("crate::Timestamp", "crate::Timestamp", "v"),
-        "string_list" | "id_list" => (
+        ParamType::String | ParamType::Email => ("String", "impl Into<String>", "v.into()"),
+        ParamType::Bool => ("bool", "bool", "v"),
+        ParamType::Date => ("crate::Timestamp", "crate::Timestamp", "v"),
+        ParamType::StringList | ParamType::IdList => (
             "Vec<String>",
             "impl IntoIterator<Item = impl Into<String>>",
             "v.into_iter().map(Into::into).collect()",
         ),
-        "map" | "json" => (
+        ParamType::Map | ParamType::Json => (
             "serde_json::Value",
             "impl Into<serde_json::Value>",
             "v.into()",
         ),
-        "server_role" => ("crate::ServerRole", "crate::ServerRole", "v"),
-        "project_role" => ("crate::ProjectRole", "crate::ProjectRole", "v"),
-        "grant_type" => ("crate::GrantType", "crate::GrantType", "v"),
-        "api_version" => ("crate::ApiVersion", "crate::ApiVersion", "v"),
-        other => unreachable!("type {other} passed validation"),
+        ParamType::ServerRole => ("crate::ServerRole", "crate::ServerRole", "v"),
+        ParamType::ProjectRole => ("crate::ProjectRole", "crate::ProjectRole", "v"),
+        ParamType::GrantType => ("crate::GrantType", "crate::GrantType", "v"),
+        ParamType::ApiVersion => ("crate::ApiVersion", "crate::ApiVersion", "v"),
     }
 }
 
-fn default_expr(p: &Param) -> String {
-    match (p.ty.as_str(), p.default.as_ref()) {
-        ("bool", Some(toml::Value::Boolean(b))) => b.to_string(),
-        ("string", Some(toml::Value::String(s))) => format!("String::from({s:?})"),
-        ("api_version", Some(toml::Value::String(s))) => format!("crate::ApiVersion::V{}", &s[1..]),
-        _ => unreachable!("default of {} passed validation", p.name),
+/// The Rust value of a default (the spec checked that it fits the parameter's type).
+fn default_expr(ty: ParamType, d: &DefaultValue) -> String {
+    match (d, ty.closed()) {
+        (DefaultValue::Bool(b), _) => b.to_string(),
+        (DefaultValue::Text(s), Some(of)) => variant_path(of, s),
+        (DefaultValue::Text(s), None) => format!("String::from({s:?})"),
     }
+}
+
+/// The enum of a closed type in the crate.
+fn enum_path(of: spec::Closed) -> &'static str {
+    match of {
+        spec::Closed::ServerRole => "crate::ServerRole",
+        spec::Closed::ProjectRole => "crate::ProjectRole",
+        spec::Closed::GrantType => "crate::GrantType",
+        spec::Closed::ApiVersion => "crate::ApiVersion",
+    }
+}
+
+/// `crate::GrantType::Service` for `service`, `crate::ApiVersion::V1` for `v1`.
+fn variant_path(of: spec::Closed, value: &str) -> String {
+    format!("{}::{}", enum_path(of), camel(value))
 }
 
 /// A Rust expression for the doc example of a parameter.
 fn example_expr(p: &Param) -> String {
     let ex = p.example.as_deref().unwrap_or_default();
-    let variant = || camel(ex);
-    match p.ty.as_str() {
-        "string" | "email" => format!("{ex:?}"),
-        "string_list" | "id_list" => ex.to_string(),
-        "map" | "json" => format!("serde_json::json!({ex})"),
-        "server_role" => format!("ServerRole::{}", variant()),
-        "project_role" => format!("ProjectRole::{}", variant()),
-        "grant_type" => format!("GrantType::{}", variant()),
-        "bool" => ex.to_string(),
-        "date" => format!("{ex:?}.parse::<squirro_user_api::Timestamp>()?"),
-        "api_version" => format!("ApiVersion::V{}", &ex[1..]),
-        _ => ex.to_string(),
+    match p.ty.closed() {
+        // In the doc examples the crate's names are in scope (`use squirro_user_api::*`).
+        Some(of) => variant_path(of, ex).replacen("crate::", "", 1),
+        None => match p.ty {
+            ParamType::String | ParamType::Email => format!("{ex:?}"),
+            ParamType::Map | ParamType::Json => format!("serde_json::json!({ex})"),
+            ParamType::Date => format!("{ex:?}.parse::<squirro_user_api::Timestamp>()?"),
+            ParamType::StringList
+            | ParamType::IdList
+            | ParamType::Bool
+            | ParamType::ServerRole
+            | ParamType::ProjectRole
+            | ParamType::GrantType
+            | ParamType::ApiVersion => ex.to_string(),
+        },
     }
 }
 
@@ -152,11 +176,12 @@ fn settable(ep: &Endpoint) -> impl Iterator<Item = &Param> {
         .filter(|p| p.source.is_none() && !p.is_positional())
 }
 
+/// The Rust type `send` returns.
 fn reply_type(ep: &Endpoint) -> String {
-    match ep.reply.as_str() {
-        "()" => "()".to_string(),
-        r if r.starts_with("Vec<") => format!("Vec<crate::models::{}", &r[4..]),
-        r => format!("crate::models::{r}"),
+    match &ep.reply {
+        Reply::Unit => "()".to_string(),
+        Reply::One(r) => format!("crate::models::{r}"),
+        Reply::List(r) => format!("Vec<crate::models::{r}>"),
     }
 }
 
@@ -166,8 +191,8 @@ fn client_method(out: &mut String, ep: &Endpoint) {
     writeln!(
         out,
         "    ///\n    /// Sends `{} {}` (relative to the user API base URL); expects {}.",
-        ep.verb,
-        ep.path,
+        ep.verb.as_str(),
+        ep.path.template,
         status_list(&ep.ok)
     )
     .unwrap();
@@ -183,7 +208,7 @@ fn client_method(out: &mut String, ep: &Endpoint) {
         writeln!(out, "    ///\n    /// Optional parameters, setters of [`{builder}`](crate::operations::{builder}):").unwrap();
         for p in &opts {
             let default = match &p.default {
-                Some(d) => format!(" Default `{}`.", spec::show(d)),
+                Some(d) => format!(" Default `{d}`."),
                 None => String::new(),
             };
             let doc = p.doc.trim().replace('\n', " ");
@@ -195,14 +220,13 @@ fn client_method(out: &mut String, ep: &Endpoint) {
             .unwrap();
         }
     }
-    let reply = match ep.reply.as_str() {
-        "()" => "nothing".to_string(),
-        r if ep.reply_first => format!("the first [`{r}`](crate::models::{r}) of the reply list"),
-        r if r.starts_with("Vec<") => {
-            let inner = &r[4..r.len() - 1];
-            format!("a list of [`{inner}`](crate::models::{inner})")
+    let reply = match &ep.reply {
+        Reply::Unit => "nothing".to_string(),
+        Reply::One(r) if ep.reply_first => {
+            format!("the first [`{r}`](crate::models::{r}) of the reply list")
         }
-        r => {
+        Reply::List(inner) => format!("a list of [`{inner}`](crate::models::{inner})"),
+        Reply::One(r) => {
             let article = if r.starts_with(['A', 'E', 'I', 'O', 'U']) {
                 "an"
             } else {
@@ -214,7 +238,11 @@ fn client_method(out: &mut String, ep: &Endpoint) {
     writeln!(out, "    ///\n    /// `.send()` returns {reply}; `.request()` builds the request without sending it.").unwrap();
     // Example.
     let args: Vec<String> = pos.iter().map(|p| example_expr(p)).collect();
-    let binding = if ep.reply == "()" { "" } else { "let reply = " };
+    let binding = if ep.reply == Reply::Unit {
+        ""
+    } else {
+        "let reply = "
+    };
     out.push_str("    ///\n    /// # Example\n    ///\n    /// ```no_run\n");
     out.push_str("    /// # use squirro_user_api::*;\n");
     out.push_str("    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {\n");
@@ -235,7 +263,7 @@ fn client_method(out: &mut String, ep: &Endpoint) {
         args.join(", ")
     )
     .unwrap();
-    if ep.reply != "()" {
+    if ep.reply != Reply::Unit {
         out.push_str("    /// println!(\"{reply:?}\");\n");
     }
     out.push_str("    /// # Ok(()) }\n    /// ```\n");
@@ -244,7 +272,7 @@ fn client_method(out: &mut String, ep: &Endpoint) {
     }
     let params: Vec<String> = pos
         .iter()
-        .map(|p| format!("{}: {}", ident(&p.name), rust_type(&p.ty).1))
+        .map(|p| format!("{}: {}", ident(&p.name), rust_type(p.ty).1))
         .collect();
     writeln!(
         out,
@@ -259,7 +287,7 @@ fn client_method(out: &mut String, ep: &Endpoint) {
     for p in ep.params.iter().filter(|p| p.source.is_none()) {
         let id = ident(&p.name);
         let init = if p.is_positional() {
-            let conv = rust_type(&p.ty).2;
+            let conv = rust_type(p.ty).2;
             if conv == "v" {
                 id.clone()
             } else {
@@ -267,8 +295,11 @@ fn client_method(out: &mut String, ep: &Endpoint) {
             }
         } else if p.optional {
             "None".to_string()
+        } else if let Some(d) = &p.default {
+            default_expr(p.ty, d)
         } else {
-            default_expr(p)
+            // A sourced parameter has no field (filtered out above).
+            continue;
         };
         if init == id {
             writeln!(out, "            {id},").unwrap();
@@ -286,14 +317,14 @@ fn status_list(ok: &[u16]) -> String {
         .join(" or ")
 }
 
-fn builder(out: &mut String, ep: &Endpoint) {
+fn builder(out: &mut String, ep: &Endpoint) -> Result<(), String> {
     let name = camel(&ep.name);
     writeln!(out, "/// The request builder of [`Client::{0}`](crate::Client::{0}): set optional parameters, then `.send()`.", ep.name).unwrap();
     out.push_str("#[must_use = \"a request builder does nothing until `.send()` is called\"]\n#[derive(Clone)]\n");
     writeln!(out, "pub struct {name}<'a> {{").unwrap();
     out.push_str("    client: &'a crate::Client,\n");
     for p in ep.params.iter().filter(|p| p.source.is_none()) {
-        let ty = rust_type(&p.ty).0;
+        let ty = rust_type(p.ty).0;
         let ty = if p.optional {
             format!("Option<{ty}>")
         } else {
@@ -328,10 +359,10 @@ fn builder(out: &mut String, ep: &Endpoint) {
 
     writeln!(out, "impl<'a> {name}<'a> {{").unwrap();
     for p in settable(ep) {
-        let (_, arg, conv) = rust_type(&p.ty);
+        let (_, arg, conv) = rust_type(p.ty);
         doc_lines(out, "    ", &p.doc);
         if let Some(d) = &p.default {
-            writeln!(out, "    ///\n    /// Default: `{}`.", spec::show(d)).unwrap();
+            writeln!(out, "    ///\n    /// Default: `{d}`.").unwrap();
         }
         let id = ident(&p.name);
         let value = if p.optional {
@@ -341,16 +372,17 @@ fn builder(out: &mut String, ep: &Endpoint) {
         };
         writeln!(out, "    pub fn {id}(mut self, v: {arg}) -> Self {{\n        self.{id} = {value};\n        self\n    }}\n").unwrap();
     }
-    request_fn(out, ep);
+    request_fn(out, ep)?;
     send_fn(out, ep);
     out.push_str("}\n\n");
+    Ok(())
 }
 
 fn is_secret(name: &str) -> bool {
     name.contains("password") || name.contains("secret") || name.contains("token")
 }
 
-fn request_fn(out: &mut String, ep: &Endpoint) {
+fn request_fn(out: &mut String, ep: &Endpoint) -> Result<(), String> {
     out.push_str("    /// Builds the request this call would send, without sending it (for dry runs and tests).\n");
     out.push_str("    pub fn request(&self) -> Result<crate::Request, crate::Error> {\n");
     out.push_str("        #[allow(unused_variables)]\n        let c = self.client;\n");
@@ -367,99 +399,106 @@ fn request_fn(out: &mut String, ep: &Endpoint) {
         )
         .unwrap();
     }
-    let auth = if ep.auth.as_deref() == Some("optional") {
-        "Optional"
-    } else {
-        "Required"
+    let auth = match ep.auth {
+        Auth::Optional => "Optional",
+        Auth::Required => "Required",
     };
     writeln!(
         out,
         "        let mut r = crate::request::RequestBuilder::new({:?}, crate::Method::{}, &{:?}, crate::request::Auth::{auth});",
         ep.name,
-        camel(&ep.verb.to_ascii_lowercase()),
+        method(ep.verb),
         ep.ok
     )
     .unwrap();
-    for part in spec::parse_path(&ep.path).expect("validated") {
+    for part in &ep.path.parts {
         match part {
             PathPart::Literal(l) => writeln!(out, "        r.literal({l:?});").unwrap(),
-            PathPart::Placeholder(n) if n == "tenant" => out.push_str("        r.tenant(c)?;\n"),
-            PathPart::Placeholder(n) if n == "v" => out.push_str("        r.version(c);\n"),
-            PathPart::Placeholder(n) => {
-                let p = ep.param(&n).expect("validated");
-                let value = if p.ty == "string" {
-                    format!("&self.{}", ident(&n))
-                } else {
-                    format!("self.{}.as_str()", ident(&n))
+            PathPart::Tenant => out.push_str("        r.tenant(c)?;\n"),
+            PathPart::Version => out.push_str("        r.version(c);\n"),
+            PathPart::Param(n) => {
+                let p = ep
+                    .param(n)
+                    .ok_or_else(|| format!("path placeholder `{{{n}}}` has no parameter"))?;
+                let value = match p.ty.closed() {
+                    // The API's spelling of a closed value.
+                    Some(_) => format!("self.{}.as_str()", ident(n)),
+                    None => format!("&self.{}", ident(n)),
                 };
                 writeln!(out, "        r.segment({n:?}, {value})?;").unwrap();
             }
         }
     }
-    if ep.params.iter().any(|p| p.location == "json") {
+    if ep.params.iter().any(|p| p.location == Location::Json) {
         // The Python client always sends the object, `{}` when every field is unset.
         out.push_str("        r.start_json();\n");
     }
-    for p in ep.params.iter().filter(|p| p.location != "path") {
-        emit_param(out, ep, p);
+    for p in &ep.params {
+        emit_param(out, ep, p)?;
     }
     out.push_str("        Ok(r.finish())\n    }\n\n");
+    Ok(())
+}
+
+/// `crate::Method::Get` and so on.
+fn method(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Get => "Get",
+        Verb::Post => "Post",
+        Verb::Put => "Put",
+        Verb::Delete => "Delete",
+    }
 }
 
 /// Emits the statement that puts one parameter on the wire.
-fn emit_param(out: &mut String, ep: &Endpoint, p: &Param) {
+fn emit_param(out: &mut String, ep: &Endpoint, p: &Param) -> Result<(), String> {
+    if p.location == Location::Path {
+        // Written with the path, above.
+        return Ok(());
+    }
     let id = ident(&p.name);
     let key = &p.name;
     // The value expression, a reference to the field (or the client's value).
-    let (value, wrapped_in_option) = match p.source.as_deref() {
-        Some("client_id") => ("c.config_client_id()".to_string(), true),
-        Some("client_secret") => ("c.config_client_secret()".to_string(), true),
-        _ if p.optional => (format!("self.{id}.as_ref()"), true),
-        _ => (format!("&self.{id}"), false),
+    let (value, wrapped_in_option) = match p.source {
+        Some(Source::ClientId) => ("c.config_client_id()".to_string(), true),
+        Some(Source::ClientSecret) => ("c.config_client_secret()".to_string(), true),
+        None if p.optional => (format!("self.{id}.as_ref()"), true),
+        None => (format!("&self.{id}"), false),
     };
+    let body = |enc: Encoding, v: &str| match enc {
+        Encoding::Json => format!("r.json_body({key:?}, {v})?;"),
+        Encoding::Form => format!("r.form_body({key:?}, {v})?;"),
+    };
+    let switch = match &ep.body_encoding {
+        Some(e) => Some((e, ep.switch(&e.when, &e.is)?)),
+        None => None,
+    };
+    let id_list = p.ty == ParamType::IdList;
     let put = |v: &str| -> String {
-        match (p.location.as_str(), p.ty.as_str()) {
-            ("body", _) => {
-                let enc = ep.body_encoding.as_ref();
-                match enc {
-                    Some(e) => {
-                        let sw = ident(&e.when);
-                        let json = if e.then == "json" {
-                            format!("r.json_body({key:?}, {v})?;")
-                        } else {
-                            format!("r.form_body({key:?}, {v})?;")
-                        };
-                        let other = if e.otherwise == "json" {
-                            format!("r.json_body({key:?}, {v})?;")
-                        } else {
-                            format!("r.form_body({key:?}, {v})?;")
-                        };
-                        format!(
-                            "if self.{sw}.as_str() == {:?} {{ {json} }} else {{ {other} }}",
-                            e.is
-                        )
-                    }
-                    None => format!("r.json_body({key:?}, {v})?;"),
-                }
-            }
-            ("query", "string_list") | ("form", "string_list") => {
-                let sep = p.join.as_deref().unwrap_or(",");
-                let method = if p.location == "query" {
-                    "query"
-                } else {
-                    "form"
-                };
-                format!("r.{method}({key:?}, &{v}.join({sep:?}));")
-            }
-            ("query", _) => format!("r.query({key:?}, {v});"),
-            ("form", _) => format!("r.form({key:?}, {v});"),
-            ("json_form", "id_list") => {
+        match (p.location, &p.join) {
+            (Location::Path, _) => String::new(),
+            (Location::Body, _) => match switch {
+                Some((e, test)) => format!(
+                    "if self.{}.as_str() == {:?} {{ {} }} else {{ {} }}",
+                    ident(&test.param.name),
+                    test.value,
+                    body(e.then, v),
+                    body(e.otherwise, v)
+                ),
+                None => body(Encoding::Json, v),
+            },
+            (Location::Query, Some(sep)) => format!("r.query({key:?}, &{v}.join({sep:?}));"),
+            (Location::Form, Some(sep)) => format!("r.form({key:?}, &{v}.join({sep:?}));"),
+            (Location::Query, None) => format!("r.query({key:?}, {v});"),
+            (Location::Form, None) => format!("r.form({key:?}, {v});"),
+            (Location::JsonForm, _) if id_list => {
                 format!("r.form_json({key:?}, &crate::request::IdList({v}))?;")
             }
-            ("json_form", _) => format!("r.form_json({key:?}, {v})?;"),
-            ("json", "id_list") => format!("r.json({key:?}, &crate::request::IdList({v}))?;"),
-            ("json", _) => format!("r.json({key:?}, {v})?;"),
-            (loc, ty) => unreachable!("{loc}/{ty} passed validation"),
+            (Location::JsonForm, _) => format!("r.form_json({key:?}, {v})?;"),
+            (Location::Json, _) if id_list => {
+                format!("r.json({key:?}, &crate::request::IdList({v}))?;")
+            }
+            (Location::Json, _) => format!("r.json({key:?}, {v})?;"),
         }
     };
     let mut stmt = if wrapped_in_option && p.keep_null {
@@ -470,7 +509,7 @@ fn emit_param(out: &mut String, ep: &Endpoint, p: &Param) {
         if p.skip_empty {
             inner.push_str("if !v.is_empty() { ");
         }
-        if p.ty == "email" {
+        if p.ty == ParamType::Email {
             write!(inner, "crate::request::check_email({key:?}, v)?; ").unwrap();
         }
         inner.push_str(&put("v"));
@@ -480,7 +519,7 @@ fn emit_param(out: &mut String, ep: &Endpoint, p: &Param) {
         format!("if let Some(v) = {value} {{ {inner} }}")
     } else {
         let mut s = String::new();
-        if p.ty == "email" {
+        if p.ty == ParamType::Email {
             write!(s, "crate::request::check_email({key:?}, {value})?; ").unwrap();
         }
         s.push_str(&put(&value));
@@ -490,21 +529,19 @@ fn emit_param(out: &mut String, ep: &Endpoint, p: &Param) {
         s
     };
     if let Some(w) = &p.only_when {
+        let test = ep.switch(&w.param, &w.is)?;
         stmt = format!(
             "if self.{}.as_str() == {:?} {{ {stmt} }}",
-            ident(&w.param),
-            w.is
+            ident(&test.param.name),
+            test.value
         );
     }
     writeln!(out, "        {stmt}").unwrap();
+    Ok(())
 }
 
 fn send_fn(out: &mut String, ep: &Endpoint) {
-    let ret = if ep.reply == "()" {
-        "()".to_string()
-    } else {
-        reply_type(ep)
-    };
+    let ret = reply_type(ep);
     let decode = decode_expr(ep, "reply");
     out.push_str("    /// Sends the request and decodes the reply.\n    ///\n");
     out.push_str("    /// # Errors\n    ///\n    /// [`Error::InvalidInput`](crate::Error::InvalidInput) when a parameter is invalid (nothing is sent),\n");
@@ -514,7 +551,7 @@ fn send_fn(out: &mut String, ep: &Endpoint) {
         "    pub fn send(self) -> Result<{ret}, crate::Error> {{"
     )
     .unwrap();
-    if ep.auth.as_deref() != Some("optional") {
+    if ep.auth == Auth::Required {
         // With only a refresh token held, get an access token (and the tenant) first.
         out.push_str("        self.client.prepare_session()?;\n");
     }
@@ -535,7 +572,7 @@ fn decode_as(out: &mut String, eps: &[Endpoint]) {
     );
     for ep in eps {
         let decode = decode_expr(ep, "r");
-        let decode = if ep.reply == "()" {
+        let decode = if ep.reply == Reply::Unit {
             decode
         } else {
             format!("{decode}.map(drop)")
@@ -559,9 +596,9 @@ fn decode_as(out: &mut String, eps: &[Endpoint]) {
 /// The expression decoding the reply held in `var`, as `send` and `decode_as` both use it.
 fn decode_expr(ep: &Endpoint, var: &str) -> String {
     let reply = reply_type(ep);
-    match ep.reply.as_str() {
-        "()" => format!("{var}.unit()"),
-        _ if ep.reply_first => format!("{var}.first::<{reply}>()"),
-        _ => format!("{var}.decode::<{reply}>()"),
+    match ep.reply {
+        Reply::Unit => format!("{var}.unit()"),
+        Reply::One(_) if ep.reply_first => format!("{var}.first::<{reply}>()"),
+        Reply::One(_) | Reply::List(_) => format!("{var}.decode::<{reply}>()"),
     }
 }

@@ -63,6 +63,128 @@ fn refuses_unknown_location_and_type() {
     assert!(e.contains("parameter `deep`: unknown type `float`"), "{e}");
 }
 
+/// Every closed value of the table is a type serde builds or refuses; the message names the
+/// entry, the parameter when it is one of a parameter's, the value and what was expected.
+#[test]
+fn refuses_values_outside_their_closed_sets() {
+    let e = err(&good_with("ok = [200]", "ok = [200]\nauth = \"sometimes\""));
+    assert!(
+        e.contains(
+            "endpoint `get_thing`: unknown auth `sometimes` (expected one of required, optional)"
+        ),
+        "{e}"
+    );
+    let e = err(&good_with(
+        r#"default = false,"#,
+        r#"default = false, source = "client_key","#,
+    ));
+    assert!(
+        e.contains("endpoint `get_thing`: parameter `deep`: unknown source `client_key`"),
+        "{e}"
+    );
+    let e = err(&good_with(r#"reply = "User""#, r#"reply = "Vec<user>""#));
+    assert!(
+        e.contains("endpoint `get_thing`: reply `Vec<user>` is not `()`, `Name` or `Vec<Name>`"),
+        "{e}"
+    );
+    let e = err(&good_with(r#"path = "/{v}"#, r#"path = "{v}"#));
+    assert!(e.contains("endpoint `get_thing`: path `{v}/"), "{e}");
+    assert!(e.contains("must start with `/`"), "{e}");
+    let e = err(&good_with("default = false", "default = 3"));
+    assert!(
+        e.contains(
+            "parameter `deep`: default is of TOML type integer, neither a boolean nor a string"
+        ),
+        "{e}"
+    );
+    // The message of an unknown type lists the known ones.
+    let e = err(&good_with(r#"type = "bool""#, r#"type = "float""#));
+    assert!(
+        e.contains("(expected one of string, email, bool, date,"),
+        "{e}"
+    );
+}
+
+const SWITCHED: &str = r#"
+[[endpoint]]
+name = "put_thing"
+verb = "PUT"
+path = "/{api_version}/{tenant}/things/{thing_id}"
+ok = [200]
+reply = "User"
+body_encoding = { when = "api_version", is = "v1", then = "json", else = "form" }
+doc = "Put a thing."
+params = [
+  { name = "thing_id", in = "path", type = "string", example = "t1", doc = "The thing." },
+  { name = "changes", in = "body", type = "map", example = '{"a": 1}', doc = "The changes." },
+  { name = "api_version", in = "path", type = "api_version", default = "v1", doc = "The version." },
+]
+
+[[endpoint]]
+name = "grant_thing"
+verb = "POST"
+path = "/{v}/{tenant}/things/{thing_id}/grants"
+ok = [201]
+reply = "User"
+doc = "Grant a thing."
+params = [
+  { name = "thing_id", in = "path", type = "string", example = "t1", doc = "The thing." },
+  { name = "type", in = "form", type = "grant_type", example = "service", doc = "The type." },
+  { name = "for_client_id", in = "form", type = "string", optional = true, only_when = { param = "type", is = "service" }, doc = "For whom." },
+]
+"#;
+
+fn switched_with(from: &str, to: &str) -> String {
+    assert!(SWITCHED.contains(from), "fixture has no {from:?}");
+    SWITCHED.replacen(from, to, 1)
+}
+
+#[test]
+fn refuses_bad_switches_and_closed_values() {
+    generator::generate(SWITCHED).unwrap();
+    let e = err(&switched_with(r#"then = "json""#, r#"then = "xml""#));
+    assert!(
+        e.contains("endpoint `put_thing`")
+            && e.contains("unknown encoding `xml` (expected one of json, form)"),
+        "{e}"
+    );
+    let e = err(&switched_with(r#"is = "v1""#, r#"is = "v7""#));
+    assert!(
+        e.contains("endpoint `put_thing`: body_encoding: value `v7` is not a value of type api_version (expected one of v0, v1, v2)"),
+        "{e}"
+    );
+    let e = err(&switched_with(
+        r#"when = "api_version""#,
+        r#"when = "thing_id""#,
+    ));
+    assert!(
+        e.contains(
+            "body_encoding: parameter `thing_id` of type string cannot be compared with a value"
+        ),
+        "{e}"
+    );
+    let e = err(&switched_with(r#"is = "service""#, r#"is = "servce""#));
+    assert!(
+        e.contains("endpoint `grant_thing`: parameter `for_client_id`: only_when: value `servce` is not a value of type grant_type (expected one of user, service)"),
+        "{e}"
+    );
+    let e = err(&switched_with(r#"param = "type""#, r#"param = "kind""#));
+    assert!(e.contains("only_when: no parameter `kind`"), "{e}");
+    let e = err(&switched_with(
+        r#"example = "service""#,
+        r#"example = "robot""#,
+    ));
+    assert!(
+        e.contains("endpoint `grant_thing`: parameter `type`: example `robot` is not a value of type grant_type"),
+        "{e}"
+    );
+    let e = err(&switched_with(r#"default = "v1""#, r#"default = "v9""#));
+    assert!(
+        e.contains("parameter `api_version`: default \"v9\" does not fit type api_version"),
+        "{e}"
+    );
+}
+
 #[test]
 fn refuses_placeholder_without_parameter_and_the_reverse() {
     let e = err(&good_with(
@@ -114,6 +236,19 @@ fn refuses_unknown_keys_and_missing_fields_naming_the_entry() {
     );
     let e = err(&good_with(r#"name = "get_thing""#, ""));
     assert!(e.contains("endpoint #1 (no name)"), "{e}");
+    let e = err(&good_with(r#"{ name = "deep", "#, "{ "));
+    assert!(
+        e.contains("endpoint `get_thing`: parameter #2 (no name): missing field `name`"),
+        "{e}"
+    );
+    let e = err(&good_with(
+        r#"default = false,"#,
+        r#"default = false, colour = "red","#,
+    ));
+    assert!(
+        e.contains("endpoint `get_thing`: parameter `deep`:") && e.contains("colour"),
+        "{e}"
+    );
 }
 
 #[test]
