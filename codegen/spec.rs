@@ -334,6 +334,8 @@ impl Param {
 #[derive(Debug, Clone, Copy)]
 pub struct SwitchTest<'a> {
     pub param: &'a Param,
+    /// The closed type of `param`.
+    pub of: Closed,
     pub value: &'a str,
 }
 
@@ -354,7 +356,11 @@ impl Endpoint {
             )
         })?;
         of.check(p.ty, "value", value)?;
-        Ok(SwitchTest { param: p, value })
+        Ok(SwitchTest {
+            param: p,
+            of,
+            value,
+        })
     }
 }
 

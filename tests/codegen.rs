@@ -37,7 +37,11 @@ fn generates_method_builder_and_operation_list() {
     assert!(code.contains("pub fn deep(mut self, v: bool) -> Self"));
     assert!(code.contains(r#"r.segment("thing_id", &self.thing_id)?;"#));
     assert!(code.contains(r#"r.query("deep", &self.deep);"#));
-    assert!(code.contains("crate::Operation { name: \"get_thing\", verb: \"GET\""));
+    assert!(
+        code.contains(
+            "    crate::Operation {\n        name: \"get_thing\",\n        verb: \"GET\","
+        )
+    );
     assert!(code.contains("/// Sends `GET /{v}/{tenant}/things/{thing_id}`"));
     // Deterministic: the same table gives the same bytes (build.rs rewrites only on change).
     assert_eq!(code, generator::generate(GOOD).unwrap());
@@ -274,5 +278,9 @@ fn the_real_table_generates() {
     let table =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/endpoints.toml")).unwrap();
     let code = generator::generate(&table).unwrap();
-    assert_eq!(code.matches("crate::Operation { name:").count(), 36);
+    assert_eq!(
+        code.matches("    crate::Operation {\n        name:")
+            .count(),
+        36
+    );
 }
