@@ -278,24 +278,39 @@ fn operations_list(out: &mut Out, eps: &[Endpoint]) {
         0,
         "/// Every single-request method of the user API, as declared in `endpoints.toml`.",
     );
-    out.line(0, "pub const OPERATIONS: &[crate::Operation] = &[");
+    // rustfmt lets a lone element overflow the array's brackets.
+    let lone = eps.len() == 1;
+    let (open, item, close) = if lone { (0, 0, 0) } else { (4, 8, 4) };
+    if !lone {
+        out.line(0, "pub const OPERATIONS: &[crate::Operation] = &[");
+    }
     for ep in eps {
-        out.line(4, "crate::Operation {");
-        out.line(8, &format!("name: {:?},", ep.name));
-        out.line(8, &format!("verb: {:?},", ep.verb.as_str()));
-        out.line(8, &format!("path: {:?},", ep.path.template));
-        out.line(8, &format!("ok: &{:?},", ep.ok));
-        let summary = str_literal(8 + "summary: ".len(), &first_sentence(&ep.doc), ",");
+        if lone {
+            out.line(
+                0,
+                "pub const OPERATIONS: &[crate::Operation] = &[crate::Operation {",
+            );
+        } else {
+            out.line(open, "crate::Operation {");
+        }
+        let field = item + 4 * usize::from(lone);
+        out.line(field, &format!("name: {:?},", ep.name));
+        out.line(field, &format!("verb: {:?},", ep.verb.as_str()));
+        out.line(field, &format!("path: {:?},", ep.path.template));
+        out.line(field, &format!("ok: &{:?},", ep.ok));
+        let summary = str_literal(field + "summary: ".len(), &first_sentence(&ep.doc), ",");
         for (i, l) in summary.iter().enumerate() {
             if i == 0 {
-                out.line(8, &format!("summary: {l}"));
+                out.line(field, &format!("summary: {l}"));
             } else {
                 out.line(0, l);
             }
         }
-        out.line(4, "},");
+        out.line(close, if lone { "}];" } else { "}," });
     }
-    out.line(0, "];");
+    if !lone {
+        out.line(0, "];");
+    }
     out.blank();
 }
 

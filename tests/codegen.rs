@@ -1,4 +1,5 @@
-//! The generator on small fixture tables: what it writes, and how it refuses a bad table.
+//! The generator on small fixture tables: what it writes, and how it refuses a bad table; and the
+//! generated code, of the real table and of the fixtures, as rustfmt leaves it.
 
 #[path = "../codegen/generator.rs"]
 mod generator;
@@ -37,14 +38,32 @@ fn generates_method_builder_and_operation_list() {
     assert!(code.contains("pub fn deep(mut self, v: bool) -> Self"));
     assert!(code.contains(r#"r.segment("thing_id", &self.thing_id)?;"#));
     assert!(code.contains(r#"r.query("deep", &self.deep);"#));
-    assert!(
-        code.contains(
-            "    crate::Operation {\n        name: \"get_thing\",\n        verb: \"GET\","
-        )
-    );
+    assert!(code.contains(
+        "OPERATIONS: &[crate::Operation] = &[crate::Operation {\n    name: \"get_thing\",\n"
+    ));
     assert!(code.contains("/// Sends `GET /{v}/{tenant}/things/{thing_id}`"));
     // Deterministic: the same table gives the same bytes (build.rs rewrites only on change).
     assert_eq!(code, generator::generate(GOOD).unwrap());
+}
+
+/// Switches test enum variants; nothing compares spellings or binds what it does not use.
+#[test]
+fn switches_match_on_enum_variants() {
+    let code = generator::generate(SWITCHED).unwrap();
+    assert!(code.contains(
+        "        match self.api_version {\n            \
+         crate::ApiVersion::V1 => r.json_body(\"changes\", &self.changes)?,\n            \
+         _ => r.form_body(\"changes\", &self.changes)?,\n        }\n"
+    ));
+    assert!(code.contains(
+        "        if matches!(self.r#type, crate::GrantType::Service) {\n            \
+         if let Some(v) = &self.for_client_id {\n"
+    ));
+    assert!(code.contains("self.api_version = v;"));
+    assert!(code.contains("api_version: crate::ApiVersion::V1,"));
+    for stale in ["as_str() ==", "allow(unused", "let c = "] {
+        assert!(!code.contains(stale), "{stale}");
+    }
 }
 
 #[test]
@@ -283,4 +302,110 @@ fn the_real_table_generates() {
             .count(),
         36
     );
+}
+
+/// The fixture table next to the expected files (`tests/codegen/`).
+const FIXTURE: &str = include_str!("codegen/fixture.toml");
+
+/// Runs `rustfmt --edition 2024 --check` on `code` and fails with its diff. A missing rustfmt is
+/// a failure, not a skip: CI installs it (`rustup component add rustfmt`).
+fn assert_rustfmt_clean(name: &str, code: &str) {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.rs"));
+    std::fs::write(&path, code).unwrap();
+    let rustfmt = std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into());
+    let out = std::process::Command::new(&rustfmt)
+        .args(["--edition", "2024", "--check", "--color", "never"])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {rustfmt:?} to check the generated code ({e}); \
+                 install it with `rustup component add rustfmt`"
+            )
+        });
+    assert!(
+        out.status.success(),
+        "the code generated for {name} is not as rustfmt formats it (fix the generator, \
+         codegen/generator.rs; the file is {}):\n{}{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn the_generated_code_is_rustfmt_clean() {
+    let table =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/endpoints.toml")).unwrap();
+    let code = generator::generate(&table).unwrap();
+    assert_rustfmt_clean("endpoints", &code);
+    let long: Vec<&str> = code.lines().filter(|l| l.chars().count() > 100).collect();
+    assert!(
+        long.is_empty(),
+        "lines over 100 columns:\n{}",
+        long.join("\n")
+    );
+    assert_rustfmt_clean("fixture", &generator::generate(FIXTURE).unwrap());
+    assert_rustfmt_clean("switched", &generator::generate(SWITCHED).unwrap());
+    assert_rustfmt_clean("good", &generator::generate(GOOD).unwrap());
+}
+
+/// The text of one builder (its struct, `Debug` and methods) in the generated code.
+fn builder_text<'a>(code: &'a str, method: &str, builder: &str) -> &'a str {
+    let start = code
+        .find(&format!("/// The request builder of [`Client::{method}`]"))
+        .expect("the builder's doc");
+    let impl_start = start
+        + code[start..]
+            .find(&format!("\nimpl<'a> {builder}<'a> {{\n"))
+            .expect("the builder's impl");
+    let end = impl_start + code[impl_start..].find("\n}\n").expect("the impl's end") + 3;
+    &code[start..end]
+}
+
+/// The generated builder of `grant_thing` (fixture table) as committed in
+/// `tests/codegen/grant_thing.rs`, so a reviewer sees the shape of the code a table entry gives.
+/// After a deliberate change of the generator, rewrite it with `UPDATE_EXPECT=1 cargo test
+/// --test codegen` and review the diff.
+#[test]
+fn the_generated_builder_matches_the_expected_file() {
+    let code = generator::generate(FIXTURE).unwrap();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/codegen/grant_thing.rs");
+    let header = "// The builder that codegen/generator.rs writes for `grant_thing` of \
+                  tests/codegen/fixture.toml.\n// Checked by tests/codegen.rs; rewrite with \
+                  `UPDATE_EXPECT=1 cargo test --test codegen`.\n\n";
+    let actual = format!(
+        "{header}{}",
+        builder_text(&code, "grant_thing", "GrantThing")
+    );
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(path, &actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    if actual != expected {
+        let first = actual
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, e)| a != e)
+            .unwrap_or_else(|| actual.lines().count().min(expected.lines().count()));
+        panic!(
+            "the generated builder differs from {path} from line {} on:\n\
+             --- expected\n{}\n+++ generated\n{}\n\
+             (after a deliberate change: UPDATE_EXPECT=1 cargo test --test codegen)",
+            first + 1,
+            expected
+                .lines()
+                .skip(first)
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n"),
+            actual
+                .lines()
+                .skip(first)
+                .take(8)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
+    }
+    assert_rustfmt_clean("grant_thing", &actual);
 }
