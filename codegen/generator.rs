@@ -81,24 +81,45 @@ impl Out {
         }
     }
 
-    /// A doc comment, each line wrapped to [`MAX_WIDTH`].
+    /// A doc comment, its paragraphs and list items refilled to [`MAX_WIDTH`] (in Markdown a
+    /// line break inside a paragraph is a space, so the rendered doc is the same). Code blocks,
+    /// headings, quotes and tables are kept as written.
     fn doc(&mut self, indent: usize, text: &str) {
+        let width = MAX_WIDTH - indent - 4;
         let mut in_code = false;
+        // The paragraph or list item being filled.
+        let mut unit = String::new();
+        let flush = |out: &mut Out, unit: &mut String| {
+            if !unit.is_empty() {
+                for wrapped in wrap(unit, width) {
+                    out.line(indent, &format!("/// {wrapped}"));
+                }
+                unit.clear();
+            }
+        };
         for line in text.trim().lines() {
             let line = line.trim_end();
-            if line.trim_start().starts_with("```") {
-                in_code = !in_code;
-            }
-            if line.is_empty() {
-                self.line(indent, "///");
-            } else if in_code {
+            let bare = line.trim_start();
+            let fence = bare.starts_with("```");
+            if in_code || fence {
+                flush(self, &mut unit);
                 self.line(indent, &format!("/// {line}"));
+                in_code ^= fence;
+            } else if line.is_empty() {
+                flush(self, &mut unit);
+                self.line(indent, "///");
+            } else if ["#", ">", "|"].iter().any(|m| bare.starts_with(m)) {
+                flush(self, &mut unit);
+                self.line(indent, &format!("/// {line}"));
+            } else if unit.is_empty() || ["- ", "* ", "+ "].iter().any(|m| bare.starts_with(m)) {
+                flush(self, &mut unit);
+                unit.push_str(line);
             } else {
-                for wrapped in wrap(line, MAX_WIDTH - indent - 4) {
-                    self.line(indent, &format!("/// {wrapped}"));
-                }
+                unit.push(' ');
+                unit.push_str(bare);
             }
         }
+        flush(self, &mut unit);
     }
 }
 
@@ -452,7 +473,7 @@ fn reply_words(ep: &Endpoint) -> String {
         }
         Reply::List(inner) => format!("a list of [`{inner}`](crate::models::{inner})"),
         Reply::One(r) => {
-            let article = if r.starts_with(['A', 'E', 'I', 'O', 'U']) {
+            let article = if r.starts_with(['A', 'E', 'I', 'O']) {
                 "an"
             } else {
                 "a"
@@ -589,7 +610,7 @@ fn doc_example(ep: &Endpoint, pos: &[&Param], opts: &[&Param]) -> Vec<String> {
         .collect();
     let mut lines = chain(8, binding, "client", &one, "?;");
     if lines.len() > 1 {
-        lines = vec![format!("{binding}client")];
+        lines = vec![format!("        {binding}client")];
         for (name, args) in &calls {
             lines.extend(call(12, &format!(".{name}"), args, ""));
         }
