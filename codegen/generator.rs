@@ -111,7 +111,7 @@ impl Out {
             } else if ["#", ">", "|"].iter().any(|m| bare.starts_with(m)) {
                 flush(self, &mut unit);
                 self.line(indent, &format!("/// {line}"));
-            } else if unit.is_empty() || ["- ", "* ", "+ "].iter().any(|m| bare.starts_with(m)) {
+            } else if unit.is_empty() || starts_item(bare) {
                 flush(self, &mut unit);
                 unit.push_str(line);
             } else {
@@ -121,6 +121,13 @@ impl Out {
         }
         flush(self, &mut unit);
     }
+}
+
+/// Whether a line starts a Markdown list item (`- `, `* `, `+ `, `1. `).
+fn starts_item(line: &str) -> bool {
+    let digits = line.bytes().take_while(u8::is_ascii_digit).count();
+    ["- ", "* ", "+ "].iter().any(|m| line.starts_with(m))
+        || (digits > 0 && line[digits..].starts_with(". "))
 }
 
 /// Splits one line of Markdown into lines of at most `width` columns where it can: at spaces

@@ -409,3 +409,32 @@ fn the_generated_builder_matches_the_expected_file() {
     }
     assert_rustfmt_clean("grant_thing", &actual);
 }
+
+/// Doc text is refilled to 100 columns by paragraph and list item; code blocks are kept.
+#[test]
+fn docs_are_refilled_to_100_columns() {
+    let doc = "A first paragraph whose lines were wrapped at a narrower width than the generated \
+               file\nuses, so they\nare joined again.\n\n\
+               - an item long enough to be wrapped in the generated file, where a method's doc is \
+               indented by four columns\n\
+               1. a numbered item\n\n\
+               ```\nlet kept = \"a code line longer than the width is kept as it is, never broken, \
+               whatever its length\";\n```";
+    let table = good_with(r#"doc = "Get a thing.""#, &format!("doc = {doc:?}"));
+    let code = generator::generate(&table).unwrap();
+    assert!(
+        code.contains(
+            "    /// A first paragraph whose lines were wrapped at a narrower width than the \
+             generated file uses,\n    /// so they are joined again.\n    ///\n"
+        ),
+        "{code}"
+    );
+    assert!(
+        code.contains(
+            "    /// - an item long enough to be wrapped in the generated file, where a \
+             method's doc is indented\n    ///   by four columns\n    /// 1. a numbered item\n"
+        ),
+        "{code}"
+    );
+    assert!(code.contains("    /// let kept = \"a code line longer than the width is kept"));
+}
