@@ -21,10 +21,12 @@ fn main() {
     };
     let code = match generator::generate(&src) {
         Ok(code) => code,
-        Err(e) => fail(&e),
+        Err(e) => fail(&format!("endpoints.toml is invalid: {e}")),
     };
-    let out =
-        PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("endpoints.rs");
+    let Some(out_dir) = env::var_os("OUT_DIR") else {
+        fail("OUT_DIR is not set (build.rs runs under cargo)");
+    };
+    let out = PathBuf::from(out_dir).join("endpoints.rs");
     // Rewrite only when the bytes change, so an unchanged table does not force a rebuild.
     if fs::read_to_string(&out).ok().as_deref() != Some(code.as_str()) {
         if let Err(e) = fs::write(&out, code) {
@@ -34,6 +36,6 @@ fn main() {
 }
 
 fn fail(msg: &str) -> ! {
-    eprintln!("error: endpoints.toml is invalid: {msg}");
+    eprintln!("error: {msg}");
     process::exit(1);
 }
