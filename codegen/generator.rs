@@ -781,7 +781,10 @@ fn auth_stmt(ep: &Endpoint) -> &'static str {
 /// The head of `request()` and of `build`, which takes the call's context (tenant, version,
 /// client values) as an argument, so building is pure.
 fn build_head(out: &mut Out, ep: &Endpoint) {
-    out.line(4, "pub fn request(&self) -> Result<crate::Request, crate::Error> {");
+    out.line(
+        4,
+        "pub fn request(&self) -> Result<crate::Request, crate::Error> {",
+    );
     out.line(8, "self.build(&self.client.context())");
     out.line(4, "}");
     out.blank();
