@@ -360,7 +360,8 @@ fn a_failed_authentication_changes_neither_tenant_nor_tokens() {
 #[test]
 fn secrets_quoted_anywhere_by_a_server_are_scrubbed() {
     const PASSWORD: &str = "PW-sekrit-9/x";
-    let echoes: Vec<Box<dyn Fn(&support::Seen) -> Answer + Send + Sync>> = vec![
+    type Echo = Box<dyn Fn(&support::Seen) -> Answer + Send + Sync>;
+    let echoes: Vec<Echo> = vec![
         Box::new(|seen| {
             let pairs: Vec<(String, String)> = seen
                 .body
