@@ -106,7 +106,7 @@ impl Body {
 
 /// One request of the user API, as pure data: what a method would put on the wire, relative
 /// to the client's user API base URL. Built by the `.request()` of every method's builder;
-/// [`Client::execute`] sends it, [`Client::render`] shows it like HTTP.
+/// [`Client::execute`](crate::Client::execute) sends it, [`Client::render`](crate::Client::render) shows it like HTTP.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Request {
     pub(crate) operation: &'static str,
