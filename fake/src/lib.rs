@@ -106,6 +106,9 @@ use state::State;
 /// then are closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 
+/// How many requests the journal keeps by default (the last ones).
+pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
+
 /// The credentials the server was seeded with.
 ///
 /// `Debug` shows the ids and the email but redacts the password, the client secret and the
@@ -160,7 +163,7 @@ impl fmt::Debug for FakeCredentials {
 pub struct FakeServerBuilder {
     addr: SocketAddr,
     access_token_ttl: Duration,
-    journal: bool,
+    journal_capacity: usize,
 }
 
 impl Default for FakeServerBuilder {
@@ -168,7 +171,7 @@ impl Default for FakeServerBuilder {
         FakeServerBuilder {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             access_token_ttl: Duration::from_secs(3600),
-            journal: true,
+            journal_capacity: DEFAULT_JOURNAL_CAPACITY,
         }
     }
 }
@@ -187,10 +190,21 @@ impl FakeServerBuilder {
         self
     }
 
-    /// Whether to keep the [journal](FakeServer::journal) of requests; default `true`. Turn it
-    /// off for long benchmarks, as it keeps every request in memory.
+    /// Whether to keep the [journal](FakeServer::journal) of requests; default `true`, with
+    /// the last [`DEFAULT_JOURNAL_CAPACITY`] requests. `journal(false)` is
+    /// `journal_capacity(0)`; `journal(true)` restores the default capacity.
     pub fn journal(mut self, enabled: bool) -> FakeServerBuilder {
-        self.journal = enabled;
+        self.journal_capacity = if enabled { DEFAULT_JOURNAL_CAPACITY } else { 0 };
+        self
+    }
+
+    /// How many requests the [journal](FakeServer::journal) keeps: the last `capacity` ones;
+    /// default [`DEFAULT_JOURNAL_CAPACITY`], `0` keeps none. When it is full, each new request
+    /// pushes out the oldest one ([`FakeServer::journal_dropped`] counts them), so memory stays
+    /// bounded however long the server runs: about 1 KiB per entry plus the request body (at
+    /// most 1 MiB each).
+    pub fn journal_capacity(mut self, capacity: usize) -> FakeServerBuilder {
+        self.journal_capacity = capacity;
         self
     }
 
@@ -216,7 +230,7 @@ impl FakeServerBuilder {
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             faults: Faults::default(),
-            journal: Journal::new(self.journal),
+            journal: Journal::new(self.journal_capacity),
         });
         let (stop, stopped) = watch::channel(false);
         let thread = std::thread::Builder::new()
@@ -349,13 +363,26 @@ impl FakeServer {
         self.shared.faults.clear();
     }
 
-    /// The requests received so far, in the order they were answered (empty when the journal
-    /// is [disabled](FakeServerBuilder::journal)).
+    /// The requests received so far, in the order they were answered: the last
+    /// [`journal_capacity`](FakeServerBuilder::journal_capacity) of them (10,000 by default;
+    /// older ones were pushed out, see [`journal_dropped`](FakeServer::journal_dropped)). Empty
+    /// when the journal is [disabled](FakeServerBuilder::journal).
     pub fn journal(&self) -> Vec<JournalEntry> {
         self.shared.journal.entries()
     }
 
-    /// Forgets the requests received so far.
+    /// How many requests were pushed out of the full journal by newer ones since it was last
+    /// [cleared](FakeServer::clear_journal) (0 while it has room).
+    pub fn journal_dropped(&self) -> u64 {
+        self.shared.journal.dropped()
+    }
+
+    /// The capacity of the journal (0 when it is disabled).
+    pub fn journal_capacity(&self) -> usize {
+        self.shared.journal.capacity()
+    }
+
+    /// Forgets the requests received so far (and resets [`journal_dropped`](FakeServer::journal_dropped)).
     pub fn clear_journal(&self) {
         self.shared.journal.clear();
     }

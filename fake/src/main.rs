@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     if let Some(ttl) = options.access_token_ttl {
         builder = builder.access_token_ttl(ttl);
     }
+    builder = builder.journal_capacity(options.journal);
     let server = match builder.start() {
         Ok(server) => server,
         Err(e) => {
@@ -66,13 +67,21 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: squirro-user-api-fake [--addr HOST:PORT] [--access-token-ttl SECONDS]
-       (or SQUIRRO_FAKE_ADDR=HOST:PORT)";
+const USAGE: &str = "\
+usage: squirro-user-api-fake [OPTIONS]
 
-/// The command line: `--addr HOST:PORT` (else `SQUIRRO_FAKE_ADDR`), `--access-token-ttl SECONDS`.
+  --addr HOST:PORT            where to listen (else SQUIRRO_FAKE_ADDR; default 127.0.0.1 and a
+                              free port)
+  --access-token-ttl SECONDS  lifetime of access tokens (default 3600)
+  --journal N                 keep the last N requests in memory (default 0: none; nothing over
+                              HTTP reads them, the option is for measuring the server)
+  -h, --help                  this text";
+
+/// The command line (see `USAGE`).
 struct Options {
     addr: Option<SocketAddr>,
     access_token_ttl: Option<Duration>,
+    journal: usize,
 }
 
 impl Options {
@@ -80,6 +89,7 @@ impl Options {
         let mut args = std::env::args().skip(1);
         let mut addr = None;
         let mut ttl = None;
+        let mut journal = 0;
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
                 Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
@@ -94,6 +104,7 @@ impl Options {
             match name.as_str() {
                 "--addr" => addr = Some(value()?),
                 "--access-token-ttl" => ttl = Some(value()?),
+                "--journal" => journal = count(&name, &value()?)?,
                 "-h" | "--help" => return Err("serves the fake Squirro user API".to_owned()),
                 _ => return Err(format!("unknown argument: {arg}")),
             }
@@ -120,6 +131,13 @@ impl Options {
         Ok(Options {
             addr,
             access_token_ttl,
+            journal,
         })
     }
+}
+
+/// A whole number given to option `name`.
+fn count(name: &str, text: &str) -> Result<usize, String> {
+    text.parse()
+        .map_err(|_| format!("{name}: expected a whole number, got {text:?}"))
 }

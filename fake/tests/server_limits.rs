@@ -1,0 +1,87 @@
+//! The fake as a server under careless or hostile clients: a bounded journal, connection
+//! timeouts, malformed and oversized bodies, and a simulated network latency.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use squirro_user_api_fake::FakeServer;
+
+/// A plain request over a new connection that asks to close it; the status and the body.
+fn get(server: &FakeServer, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    write!(
+        stream,
+        "GET /api/user{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let reply = read_until_closed(&mut stream, Duration::from_secs(5)).0;
+    split_reply(&reply)
+}
+
+/// Everything the server sends until it closes the connection (or `limit` passes), and how long
+/// that took.
+fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> (String, Duration) {
+    let started = Instant::now();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            // A reset also closes the connection.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!(
+                "the connection is still open after {:?}: {e}",
+                started.elapsed()
+            ),
+        }
+    }
+    (
+        String::from_utf8_lossy(&reply).into_owned(),
+        started.elapsed(),
+    )
+}
+
+/// The status and body of a raw reply.
+fn split_reply(reply: &str) -> (u16, String) {
+    let status = reply
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP reply: {reply:?}"));
+    let body = reply.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body.to_owned())
+}
+
+#[test]
+fn the_journal_keeps_the_last_n_requests() {
+    let server = FakeServer::builder().journal_capacity(3).start().unwrap();
+    assert_eq!(server.journal_capacity(), 3);
+    for i in 0..5 {
+        assert_eq!(get(&server, &format!("/v0/acme/users/u{i}")).0, 401);
+    }
+    let paths: Vec<String> = server.journal().into_iter().map(|e| e.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/user/v0/acme/users/u2",
+            "/api/user/v0/acme/users/u3",
+            "/api/user/v0/acme/users/u4"
+        ]
+    );
+    assert_eq!(server.journal_dropped(), 2);
+    server.clear_journal();
+    assert!(server.journal().is_empty());
+    assert_eq!(server.journal_dropped(), 0);
+    get(&server, "/v0/acme/users/again");
+    assert_eq!(server.journal().len(), 1);
+
+    let off = FakeServer::builder().journal_capacity(0).start().unwrap();
+    get(&off, "/v0/acme/users");
+    assert!(off.journal().is_empty());
+    assert_eq!((off.journal_capacity(), off.journal_dropped()), (0, 0));
+    let default = FakeServer::start();
+    assert_eq!(default.journal_capacity(), 10_000);
+}
