@@ -2,9 +2,10 @@
 //! timeouts, malformed and oversized bodies, and a simulated network latency.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use squirro_user_api_fake::FakeServer;
 
 /// A plain request over a new connection that asks to close it; the status and the body.
@@ -84,4 +85,63 @@ fn the_journal_keeps_the_last_n_requests() {
     assert_eq!((off.journal_capacity(), off.journal_dropped()), (0, 0));
     let default = FakeServer::start();
     assert_eq!(default.journal_capacity(), 10_000);
+}
+
+fn error_message(body: &str) -> String {
+    let value: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body:?}"));
+    value["error"].as_str().unwrap().to_owned()
+}
+
+/// A request head for `path` with extra header lines, asking to close the connection after it.
+fn head(method: &str, path: &str, extra: &str) -> String {
+    format!(
+        "{method} /api/user{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+         Content-Type: application/json\r\n{extra}\r\n"
+    )
+}
+
+#[test]
+fn an_oversized_body_is_413_and_a_malformed_one_400() {
+    let server = FakeServer::start();
+    let addr = server.addr();
+
+    // A Content-Length over the 1 MiB limit is refused before the body is read.
+    let request = head("POST", "/v0/acme/users", "Content-Length: 2000000\r\n");
+    let (reply, _) = send_and_wait(addr, request.as_bytes());
+    let (status, body) = split_reply(&reply);
+    assert_eq!(status, 413, "{reply}");
+    assert!(
+        error_message(&body).contains("larger than 1048576 bytes"),
+        "{body}"
+    );
+
+    // A chunked body whose chunk size is not hexadecimal.
+    let request = head("POST", "/v0/acme/users", "Transfer-Encoding: chunked\r\n") + "zz\r\n";
+    let (reply, _) = send_and_wait(addr, request.as_bytes());
+    let (status, body) = split_reply(&reply);
+    assert_eq!(status, 400, "{reply}");
+    assert!(
+        error_message(&body).starts_with("malformed request body"),
+        "{body}"
+    );
+
+    // Both are in the journal, with their status and no body.
+    let statuses: Vec<Option<u16>> = server.journal().iter().map(|e| e.status).collect();
+    assert_eq!(statuses, [Some(413), Some(400)]);
+
+    // A well-formed chunked body is read whole.
+    let request = head("POST", "/oauth2/token", "Transfer-Encoding: chunked\r\n")
+        .replace("application/json", "application/x-www-form-urlencoded")
+        + "b\r\ngrant_type=\r\n5\r\nbogus\r\n0\r\n\r\n";
+    let (reply, _) = send_and_wait(addr, request.as_bytes());
+    let (status, body) = split_reply(&reply);
+    assert_eq!(status, 400, "{reply}");
+    assert!(error_message(&body).contains("grant_type: bogus"), "{body}");
+}
+
+/// Connects and sends `bytes`, then waits for the server to close the connection.
+fn send_and_wait(addr: SocketAddr, bytes: &[u8]) -> (String, Duration) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(bytes).unwrap();
+    read_until_closed(&mut stream, Duration::from_secs(10))
 }
