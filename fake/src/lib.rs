@@ -83,14 +83,12 @@ mod users;
 mod workspaces;
 
 use std::fmt;
-use std::future::IntoFuture;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::Router;
 use tokio::sync::watch;
 
 pub use faults::Fault;
@@ -98,16 +96,18 @@ pub use journal::JournalEntry;
 
 use faults::Faults;
 use journal::Journal;
-use listener::{ConnInfo, FakeListener};
+use listener::Timeouts;
 use service::Shared;
 use state::State;
 
-/// How long requests still in flight may finish after shutdown starts; connections still open
-/// then are closed.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
-
 /// How many requests the journal keeps by default (the last ones).
 pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
+
+/// The default [`FakeServerBuilder::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default [`FakeServerBuilder::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The credentials the server was seeded with.
 ///
@@ -164,6 +164,8 @@ pub struct FakeServerBuilder {
     addr: SocketAddr,
     access_token_ttl: Duration,
     journal_capacity: usize,
+    header_read_timeout: Duration,
+    idle_timeout: Duration,
 }
 
 impl Default for FakeServerBuilder {
@@ -172,6 +174,8 @@ impl Default for FakeServerBuilder {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             access_token_ttl: Duration::from_secs(3600),
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
         }
     }
 }
@@ -208,6 +212,25 @@ impl FakeServerBuilder {
         self
     }
 
+    /// How long a client may take to send the head of a request (request line and headers),
+    /// from its first byte; default 30 s. A connection that has not sent a whole head by then
+    /// is closed without a reply. [`Duration::MAX`] means no limit.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> FakeServerBuilder {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long the server waits for a silent client; default 60 s. A keep-alive connection
+    /// with no request for that long is closed; so is one that stops sending in the middle of a
+    /// request head; a request body that stalls for that long is answered
+    /// `408 {"error": ...}` and its connection closed. The time a request spends in the
+    /// server (a [delay](Fault::delay), the [latency](FakeServerBuilder::latency)) does not
+    /// count. [`Duration::MAX`] means no limit.
+    pub fn idle_timeout(mut self, timeout: Duration) -> FakeServerBuilder {
+        self.idle_timeout = timeout;
+        self
+    }
+
     /// Binds the address and starts serving from a background thread.
     ///
     /// # Errors
@@ -231,13 +254,18 @@ impl FakeServerBuilder {
             state: Mutex::new(state),
             faults: Faults::default(),
             journal: Journal::new(self.journal_capacity),
+            idle_timeout: finite(self.idle_timeout),
         });
+        let timeouts = Timeouts {
+            header_read: finite(self.header_read_timeout),
+            idle: finite(self.idle_timeout),
+        };
         let (stop, stopped) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name(format!("squirro-fake-server-{}", addr.port()))
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || serve(runtime, listener, shared, stopped)
+                move || runtime.block_on(listener::serve(listener, shared, timeouts, stopped))
             })?;
 
         let url = format!("http://{addr}");
@@ -261,35 +289,9 @@ impl FakeServerBuilder {
     }
 }
 
-/// The server thread: serves until told to stop, lets requests in flight finish for a short
-/// grace period, then drops the runtime, which closes whatever is still open.
-fn serve(
-    runtime: tokio::runtime::Runtime,
-    listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-    stopped: watch::Receiver<bool>,
-) {
-    let mut graceful = stopped.clone();
-    let mut deadline = stopped;
-    runtime.block_on(async move {
-        let app = Router::new()
-            .fallback(service::handle)
-            .with_state(shared)
-            .into_make_service_with_connect_info::<ConnInfo>();
-        let server =
-            axum::serve(FakeListener::new(listener), app).with_graceful_shutdown(async move {
-                // An error means the handle is gone: stop as well.
-                let _ = graceful.wait_for(|stop| *stop).await;
-            });
-        let grace_over = async move {
-            let _ = deadline.wait_for(|stop| *stop).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        tokio::select! {
-            _ = server.into_future() => {}
-            () = grace_over => {}
-        }
-    });
+/// `None` for [`Duration::MAX`], the "no limit" of the builder.
+fn finite(duration: Duration) -> Option<Duration> {
+    (duration != Duration::MAX).then_some(duration)
 }
 
 /// A running fake user API; it stops when dropped or [shut down](FakeServer::shutdown).

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{ConnectInfo, Request, State as AxumState};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use serde_json::json;
 
@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     pub(crate) faults: Faults,
     pub(crate) journal: Journal,
+    /// How long a request body may stall (see `Timeouts::idle`).
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 impl Shared {
@@ -35,19 +37,20 @@ impl Shared {
     }
 }
 
-/// Serves every request (it is the router's fallback: routing is done by [`Route::parse`], so
-/// that unknown routes and wrong methods get JSON errors too).
+/// Serves every request (routing is done by [`Route::parse`], so that unknown routes and wrong
+/// methods get JSON errors too).
 pub(crate) async fn handle(
-    AxumState(shared): AxumState<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    shared: Arc<Shared>,
+    conn: ConnInfo,
     request: Request,
 ) -> Response<Body> {
+    let _busy = conn.busy();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
     let fault = shared.faults.take(parts.method.as_str(), path);
 
-    let (body, response) = match read_body(body, MAX_BODY, None).await {
+    let (body, response) = match read_body(body, MAX_BODY, shared.idle_timeout).await {
         Ok(body) => {
             let response = respond(
                 &shared,
@@ -89,6 +92,8 @@ enum BodyError {
     TooLarge(usize),
     /// Not a valid HTTP body (a malformed chunk, a body cut short): 400.
     Malformed(String),
+    /// Nothing more came for this long: 408, and the connection is closed.
+    Stalled(Duration),
 }
 
 impl BodyError {
@@ -100,6 +105,20 @@ impl BodyError {
             ),
             BodyError::Malformed(problem) => {
                 ApiError::bad_request(format!("malformed request body: {problem}"))
+            }
+            BodyError::Stalled(stall) => {
+                let error = ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the request body stalled: nothing received for {} ms",
+                        stall.as_millis()
+                    ),
+                );
+                let mut response = error.into_response();
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return response;
             }
         };
         error.into_response()
@@ -123,7 +142,7 @@ async fn read_body(
         let frame = match stall {
             Some(stall) => tokio::time::timeout(stall, next)
                 .await
-                .map_err(|_| BodyError::Malformed("stalled".to_owned()))?,
+                .map_err(|_| BodyError::Stalled(stall))?,
             None => next.await,
         };
         match frame {

@@ -145,3 +145,97 @@ fn send_and_wait(addr: SocketAddr, bytes: &[u8]) -> (String, Duration) {
     stream.write_all(bytes).unwrap();
     read_until_closed(&mut stream, Duration::from_secs(10))
 }
+
+/// A server closing silent connections after 300 ms and slow heads after `header` (or never).
+fn with_timeouts(header: Duration, idle: Duration) -> FakeServer {
+    FakeServer::builder()
+        .header_read_timeout(header)
+        .idle_timeout(idle)
+        .start()
+        .unwrap()
+}
+
+const SHORT: Duration = Duration::from_millis(300);
+
+fn assert_closed_after(took: Duration, limit: Duration) {
+    assert!(
+        took >= limit.mul_f64(0.8) && took < limit + Duration::from_millis(700),
+        "closed after {took:?}, expected about {limit:?}"
+    );
+}
+
+#[test]
+fn a_silent_connection_is_closed_after_the_idle_timeout() {
+    let server = with_timeouts(Duration::MAX, SHORT);
+    // Nothing sent at all.
+    let (reply, took) = send_and_wait(server.addr(), b"");
+    assert_eq!(reply, "");
+    assert_closed_after(took, SHORT);
+
+    // A whole keep-alive request, answered; then silence.
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream
+        .write_all(b"GET /api/user/v0/acme/users HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let (reply, took) = read_until_closed(&mut stream, Duration::from_secs(10));
+    assert_eq!(split_reply(&reply).0, 401, "{reply}");
+    assert_closed_after(took, SHORT);
+}
+
+#[test]
+fn a_half_sent_head_is_closed_after_the_header_read_timeout_even_when_it_trickles() {
+    let server = with_timeouts(SHORT, Duration::from_secs(30));
+    let (reply, took) = send_and_wait(
+        server.addr(),
+        b"GET /api/user/v0/acme/users HTTP/1.1\r\nHost: x\r\n",
+    );
+    assert_eq!(reply, "");
+    assert_closed_after(took, SHORT);
+
+    // A slow client sending a header line every 50 ms keeps the connection busy, not its head
+    // complete: the header-read timeout still closes it.
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream
+        .write_all(b"GET /api/user/v0/acme/users HTTP/1.1\r\n")
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for i in 0..100 {
+            std::thread::sleep(Duration::from_millis(50));
+            if writer
+                .write_all(format!("X-{i}: y\r\n").as_bytes())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let (reply, took) = read_until_closed(&mut stream, Duration::from_secs(10));
+    assert_eq!(reply, "");
+    assert_closed_after(took, SHORT);
+    trickle.join().unwrap();
+}
+
+#[test]
+fn a_stalled_body_is_408_and_closed_after_the_idle_timeout() {
+    let server = with_timeouts(Duration::MAX, SHORT);
+    let request = head("POST", "/v0/acme/users", "Content-Length: 100\r\n") + "{\"email\":";
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let (reply, took) = read_until_closed(&mut stream, Duration::from_secs(10));
+    let (status, body) = split_reply(&reply);
+    assert_eq!(status, 408, "{reply}");
+    assert!(error_message(&body).contains("stalled"), "{body}");
+    assert_closed_after(took, SHORT);
+    assert_eq!(server.journal()[0].status, Some(408));
+}
+
+#[test]
+fn time_spent_in_the_server_does_not_count_as_idle() {
+    let server = with_timeouts(SHORT, SHORT);
+    server.inject(squirro_user_api_fake::Fault::delay(Duration::from_millis(
+        900,
+    )));
+    let (status, _) = get(&server, "/v0/acme/users");
+    assert_eq!(status, 401);
+}
