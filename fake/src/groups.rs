@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::access::{enter, require_admin, target_user};
 use super::input::{Input, Pairs, id_list};
+use super::projects::project_of;
 use super::reply::{ApiError, Outcome, Reply};
 use super::state::{Actor, Group, MemberKind, ProjectMember, ProjectRole, State};
 
@@ -118,18 +119,8 @@ pub(crate) fn update(
         Some(value) => Some(id_list("projects", &value)?),
         None => None,
     };
-    if let Some(projects) = &projects {
-        for project_id in projects {
-            if st
-                .projects
-                .get(project_id)
-                .is_some_and(|p| p.tenant != tenant)
-            {
-                return Err(ApiError::not_found(format!(
-                    "project not found: {project_id}"
-                )));
-            }
-        }
+    for project_id in projects.iter().flatten() {
+        project_of(st, tenant, project_id)?;
     }
     check_name_free(st, tenant, &name, Some(group_id))?;
 
@@ -147,7 +138,9 @@ pub(crate) fn update(
             }
         }
         for project_id in projects {
-            let project = st.project_mut(tenant, &project_id);
+            let Some(project) = st.project_in_mut(tenant, &project_id) else {
+                continue;
+            };
             if !project.members.iter().any(is_group) {
                 project.members.push(ProjectMember {
                     kind: MemberKind::Group,

@@ -51,8 +51,19 @@
 //!
 //! # What the fake decides where the real server is not documented
 //!
-//! - Projects are not created through the user API: a project exists once it has a member and
-//!   belongs to the tenant it was first used in.
+//! - Projects are not created through the user API: they are declared when the server is
+//!   built ([`FakeServerBuilder::project`]), each in a tenant. Every server starts with two in
+//!   tenant `acme` ([`SEEDED_PROJECTS`]; [`FakeServer::projects`] lists them). Any other
+//!   project id, or one of another tenant, is a 404 for `get_project_members`,
+//!   `add_project_member`, `update_project_member`, `delete_project_member` and
+//!   `update_group(projects=...)`.
+//! - The cluster has workspaces unless built with
+//!   [`workspaces(false)`](FakeServerBuilder::workspaces). With workspaces, `signup` creates
+//!   the first user of the cluster (an admin of `acme`) only while `acme` has no user: with the
+//!   seeded admin there it always fails, `403 {"error": "signup is closed: ..."}` (a valid
+//!   request the cluster refuses: neither a 400 nor a 409, as no input is wrong and nothing
+//!   conflicts with the email). Without workspaces, each signup creates a tenant named after
+//!   the email's domain, and the `/v2/workspaces` routes answer 404.
 //! - A login (password or `ext_id` grant) creates a grant of type `user`; sessions are grants, so
 //!   `delete_session` and `delete_grant` revoke the same thing, with its access tokens.
 //! - Passwords must have at least 8 characters (the password policy route says so).
@@ -146,6 +157,38 @@ impl fmt::Debug for FakeCredentials {
     }
 }
 
+/// A project the server knows (projects are not created through the user API: they are
+/// declared with [`FakeServerBuilder::project`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FakeProject {
+    /// The tenant (or workspace domain) the project belongs to.
+    pub tenant: String,
+    /// The project id, as used in `/projects/{project_id}/members`.
+    pub id: String,
+    /// Its name (for people: the user API does not show it).
+    pub name: String,
+}
+
+impl FakeProject {
+    fn new(tenant: &str, id: &str, name: &str) -> FakeProject {
+        FakeProject {
+            tenant: tenant.to_owned(),
+            id: id.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// The projects every server starts with, in tenant `acme`: `(id, name)`.
+pub const SEEDED_PROJECTS: [(&str, &str); 2] = [
+    ("2sic33jZTi-ifflvQAVcfw", "Sales"),
+    ("hQ4bVtq7Sxe1pN0fG3mKzA", "Support"),
+];
+
+/// The seeded tenant (see [`FakeCredentials::tenant`]).
+const SEEDED_TENANT: &str = "acme";
+
 /// Options for a [`FakeServer`], from [`FakeServer::builder`].
 ///
 /// ```
@@ -166,6 +209,8 @@ pub struct FakeServerBuilder {
     journal_capacity: usize,
     header_read_timeout: Duration,
     idle_timeout: Duration,
+    workspaces: bool,
+    projects: Vec<FakeProject>,
 }
 
 impl Default for FakeServerBuilder {
@@ -176,6 +221,11 @@ impl Default for FakeServerBuilder {
             journal_capacity: DEFAULT_JOURNAL_CAPACITY,
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            workspaces: true,
+            projects: SEEDED_PROJECTS
+                .iter()
+                .map(|(id, name)| FakeProject::new(SEEDED_TENANT, id, name))
+                .collect(),
         }
     }
 }
@@ -231,13 +281,59 @@ impl FakeServerBuilder {
         self
     }
 
+    /// Whether the cluster has workspaces; default `true`. It decides what `signup` does (see
+    /// the seed documentation of `UserApiMixin.signup`):
+    ///
+    /// - with workspaces (`/v2/workspaces` served): signup creates the first user of the
+    ///   cluster, an admin of the global tenant (`acme`), but only while that tenant has no
+    ///   user. As the server is seeded with an admin there, signup always fails: `403
+    ///   {"error": "signup is closed: ..."}` (the request is valid; the cluster refuses it).
+    /// - without (`false`, the legacy multi-tenancy): every signup creates a new tenant named
+    ///   after the email's domain (`founder@newco.example` gets `newco`, then `newco-2`, ...)
+    ///   with the new user as its admin; `/v2/workspaces` routes answer 404.
+    pub fn workspaces(mut self, enabled: bool) -> FakeServerBuilder {
+        self.workspaces = enabled;
+        self
+    }
+
+    /// Declares a project of the seeded tenant `acme`, besides the seeded ones
+    /// ([`SEEDED_PROJECTS`]: `2sic33jZTi-ifflvQAVcfw` "Sales" and `hQ4bVtq7Sxe1pN0fG3mKzA`
+    /// "Support"). An id declared again replaces the earlier declaration. Project member
+    /// routes, `update_group(projects=...)` and `include_projects` know only declared
+    /// projects: any other project id is a 404. [`FakeServer::projects`] lists them.
+    pub fn project(self, id: &str, name: &str) -> FakeServerBuilder {
+        self.project_in(SEEDED_TENANT, id, name)
+    }
+
+    /// Declares a project of another tenant, e.g. of a workspace the test will create (its
+    /// domain is its title as a slug: "Team Space" becomes `team-space`); the project is
+    /// reachable once the tenant exists.
+    pub fn project_in(mut self, tenant: &str, id: &str, name: &str) -> FakeServerBuilder {
+        self.projects.retain(|p| p.id != id);
+        self.projects.push(FakeProject::new(tenant, id, name));
+        self
+    }
+
     /// Binds the address and starts serving from a background thread.
     ///
     /// # Errors
     ///
-    /// When the address cannot be bound (e.g. it is in use) or the thread or its runtime cannot
-    /// be started.
+    /// `InvalidInput` for a project with an empty id or tenant; otherwise when the address
+    /// cannot be bound (e.g. it is in use) or the thread or its runtime cannot be started.
     pub fn start(self) -> io::Result<FakeServer> {
+        if let Some(project) = self
+            .projects
+            .iter()
+            .find(|p| p.id.is_empty() || p.tenant.is_empty())
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "project: the id and the tenant must not be empty (id {:?}, tenant {:?})",
+                    project.id, project.tenant
+                ),
+            ));
+        }
         let std_listener = std::net::TcpListener::bind(self.addr)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -249,7 +345,11 @@ impl FakeServerBuilder {
             tokio::net::TcpListener::from_std(std_listener)?
         };
 
-        let (state, seed) = State::seeded(self.access_token_ttl);
+        let (mut state, seed) = State::seeded(self.access_token_ttl);
+        state.workspaces = self.workspaces;
+        for project in &self.projects {
+            state.declare_project(&project.tenant, &project.id);
+        }
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             faults: Faults::default(),
@@ -282,6 +382,8 @@ impl FakeServerBuilder {
                 client_id: seed.client_id,
                 client_secret: seed.client_secret,
             },
+            projects: self.projects,
+            workspaces: self.workspaces,
             shared,
             stop,
             thread: Some(thread),
@@ -302,6 +404,8 @@ pub struct FakeServer {
     user_api_url: String,
     addr: SocketAddr,
     credentials: FakeCredentials,
+    projects: Vec<FakeProject>,
+    workspaces: bool,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
@@ -330,7 +434,8 @@ impl FakeServer {
         }
     }
 
-    /// Options for a server: address, access token lifetime, journal.
+    /// Options for a server: address, access token lifetime, journal, timeouts, mode, projects,
+    /// latency.
     pub fn builder() -> FakeServerBuilder {
         FakeServerBuilder::default()
     }
@@ -353,6 +458,25 @@ impl FakeServer {
     /// The seeded tenant, admin and OAuth client.
     pub fn credentials(&self) -> &FakeCredentials {
         &self.credentials
+    }
+
+    /// The projects the server knows: the [seeded ones](SEEDED_PROJECTS) and those declared
+    /// with [`FakeServerBuilder::project`], in that order.
+    ///
+    /// ```
+    /// use squirro_user_api_fake::FakeServer;
+    ///
+    /// let server = FakeServer::start();
+    /// let sales = &server.projects()[0];
+    /// assert_eq!((sales.tenant.as_str(), sales.id.as_str()), ("acme", "2sic33jZTi-ifflvQAVcfw"));
+    /// ```
+    pub fn projects(&self) -> &[FakeProject] {
+        &self.projects
+    }
+
+    /// Whether the cluster has workspaces (see [`FakeServerBuilder::workspaces`]).
+    pub fn has_workspaces(&self) -> bool {
+        self.workspaces
     }
 
     /// Makes the next matching requests fail as the [`Fault`] says.

@@ -47,6 +47,20 @@ fn main() -> ExitCode {
     println!("  refresh token:  {}", creds.refresh_token);
     println!("  client id:      {}", creds.client_id);
     println!("  client secret:  {}", creds.client_secret);
+    println!(
+        "  workspaces:     {}",
+        if server.has_workspaces() {
+            "on (signup is closed)"
+        } else {
+            "off (signup creates a tenant)"
+        }
+    );
+    for project in server.projects() {
+        println!(
+            "  project:        {} {:?} (tenant {})",
+            project.id, project.name, project.tenant
+        );
+    }
     println!();
     println!(
         "Python: SquirroClient(None, None, cluster={:?})",
@@ -73,6 +87,11 @@ usage: squirro-user-api-fake [OPTIONS]
                                  byte (default 30; \"none\": no limit)
   --idle-timeout SECONDS         time a silent client is waited for: between requests, or in
                                  a head or body (default 60; \"none\": no limit)
+  --no-workspaces                a cluster without workspaces: signup creates a tenant per
+                                 user, /v2/workspaces is 404 (default: with workspaces, where
+                                 signup fails once the cluster has a user)
+  --project ID=NAME              declare a project of tenant acme, besides the two seeded
+                                 ones (repeatable; other project ids are 404)
   --journal N                    keep the last N requests in memory (default 0: none; nothing
                                  over HTTP reads them, the option is for measuring the server)
   -h, --help                     this text
@@ -92,8 +111,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut addr = None;
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
-            None => (arg.clone(), None),
+            Some((name, value)) if name.starts_with("--") => {
+                (name.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
         };
         let mut value = || {
             inline
@@ -112,6 +133,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
             }
             "--idle-timeout" => builder.idle_timeout(seconds(&name, &value()?, true)?),
             "--journal" => builder.journal_capacity(count(&name, &value()?)?),
+            "--no-workspaces" => builder.workspaces(false),
+            "--project" => {
+                let text = value()?;
+                match text.split_once('=') {
+                    Some((id, project)) if !id.is_empty() => builder.project(id, project),
+                    _ => return Err(format!("{name}: expected ID=NAME, got {text:?}")),
+                }
+            }
             "-h" | "--help" => return Ok(Command::Help),
             _ => return Err(format!("unknown argument: {arg}")),
         };

@@ -1,22 +1,22 @@
 //! Project memberships of users and groups, with permissions derived from the project role
-//! (and the server role). A project exists once it has had a member, and belongs to the tenant
-//! it was first used in; another tenant gets a 404 for it.
+//! (and the server role). Projects are declared when the server is built, each in a tenant; an
+//! unknown project, or one of another tenant, is a 404.
 
 use serde_json::{Value, json};
 
 use super::access::{enter, require_admin, target_user};
 use super::input::Input;
 use super::reply::{ApiError, Outcome, Reply};
-use super::state::{Actor, MemberKind, ProjectMember, ProjectRole, Role, State};
+use super::state::{Actor, MemberKind, Project, ProjectMember, ProjectRole, Role, State};
 
-/// 404 when the project belongs to another tenant.
-fn check_project(st: &State, tenant: &str, project_id: &str) -> Result<(), ApiError> {
-    match st.projects.get(project_id) {
-        Some(project) if project.tenant != tenant => Err(ApiError::not_found(format!(
-            "project not found: {project_id}"
-        ))),
-        _ => Ok(()),
-    }
+/// The project of the tenant, or a 404.
+pub(crate) fn project_of<'a>(
+    st: &'a State,
+    tenant: &str,
+    project_id: &str,
+) -> Result<&'a Project, ApiError> {
+    st.project_in(tenant, project_id)
+        .ok_or_else(|| ApiError::not_found(format!("project not found: {project_id}")))
 }
 
 /// Managing members is for tenant admins and the project's own admins (403 otherwise).
@@ -45,26 +45,30 @@ fn parse_role(name: &str) -> Result<ProjectRole, ApiError> {
 /// `GET /{v}/{tenant}/projects/{project_id}/members`: `{"members": [...]}`.
 pub(crate) fn members(st: &mut State, actor: &Actor, tenant: &str, project_id: &str) -> Outcome {
     enter(st, actor, tenant)?;
-    check_project(st, tenant, project_id)?;
-    let members: Vec<Value> = st
-        .projects
-        .get(project_id)
-        .map(|p| {
-            p.members
-                .iter()
-                .map(|m| st.member_json(project_id, tenant, m))
-                .collect()
-        })
-        .unwrap_or_default();
+    let members: Vec<Value> = project_of(st, tenant, project_id)?
+        .members
+        .iter()
+        .map(|m| st.member_json(project_id, tenant, m))
+        .collect();
     Ok(Reply::ok(json!({ "members": members })))
 }
 
 /// The checks of work on a project's members: the actor enters the tenant, the project is
-/// not another tenant's (404), and the actor may manage it (403).
+/// one of the tenant (404), and the actor may manage it (403).
 fn managing(st: &State, actor: &Actor, tenant: &str, project_id: &str) -> Result<(), ApiError> {
     let role = enter(st, actor, tenant)?;
-    check_project(st, tenant, project_id)?;
+    project_of(st, tenant, project_id)?;
     may_manage(st, actor, role, project_id)
+}
+
+/// The project of the tenant to change, once [`managing`] has found it.
+fn project_mut<'a>(
+    st: &'a mut State,
+    tenant: &str,
+    project_id: &str,
+) -> Result<&'a mut Project, ApiError> {
+    st.project_in_mut(tenant, project_id)
+        .ok_or_else(|| ApiError::not_found(format!("project not found: {project_id}")))
 }
 
 /// `POST /{v}/{tenant}/projects/{project_id}/members` (form `{user_id | group_id, role}`):
@@ -99,7 +103,7 @@ pub(crate) fn add_member(
             ));
         }
     };
-    let project = st.project_mut(tenant, project_id);
+    let project = project_mut(st, tenant, project_id)?;
     let index = match project
         .members
         .iter()
@@ -146,7 +150,7 @@ pub(crate) fn update_member(
     managing(st, actor, tenant, project_id)?;
     let new_role = parse_role(input.form()?.required("role")?)?;
     let index = find_member(st, project_id, member_id)?;
-    let project = st.project_mut(tenant, project_id);
+    let project = project_mut(st, tenant, project_id)?;
     project.members[index].role = new_role;
     let member = &st.projects[project_id].members[index];
     Ok(Reply::ok(st.member_json(project_id, tenant, member)))
@@ -162,6 +166,6 @@ pub(crate) fn remove_member(
 ) -> Outcome {
     managing(st, actor, tenant, project_id)?;
     let index = find_member(st, project_id, member_id)?;
-    st.project_mut(tenant, project_id).members.remove(index);
+    project_mut(st, tenant, project_id)?.members.remove(index);
     Ok(Reply::no_content())
 }

@@ -172,8 +172,8 @@ pub(crate) struct ProjectMember {
     pub(crate) role: ProjectRole,
 }
 
-/// Projects are not created through the user API: one exists once it has a member, and
-/// belongs to the tenant it was first used in.
+/// Projects are not created through the user API: they are declared when the server is built,
+/// each in a tenant.
 #[derive(Debug)]
 pub(crate) struct Project {
     pub(crate) tenant: String,
@@ -264,6 +264,10 @@ pub(crate) struct Seed {
 
 #[derive(Debug)]
 pub(crate) struct State {
+    /// Whether the cluster has workspaces (`/v2/workspaces`); it decides what signup does.
+    pub(crate) workspaces: bool,
+    /// The seeded tenant: the global tenant of a cluster with workspaces.
+    pub(crate) global_tenant: String,
     rng: Rng,
     seq: u64,
     access_token_ttl: Duration,
@@ -287,6 +291,8 @@ impl State {
         let client_id = format!("fake-client-{}", &rng.token()[..8]);
         let client_secret = rng.token();
         let mut state = State {
+            workspaces: true,
+            global_tenant: "acme".to_owned(),
             rng,
             seq: 0,
             access_token_ttl,
@@ -301,7 +307,7 @@ impl State {
             access_tokens: HashMap::new(),
             authentications: BTreeMap::new(),
         };
-        let tenant = "acme".to_owned();
+        let tenant = state.global_tenant.clone();
         state.add_tenant(&tenant, None);
         let admin_email = "admin@acme.example".to_owned();
         let admin_password = format!("pw-{}", &state.rng.token()[..24]);
@@ -390,6 +396,11 @@ impl State {
             .collect();
         users.sort_by_key(|u| u.seq);
         users
+    }
+
+    /// Whether some user has `tenant` as their home tenant.
+    pub(crate) fn has_home_users(&self, tenant: &str) -> bool {
+        self.users.values().any(|u| u.tenant == tenant)
     }
 
     /// Removes a workspace and what lives in it: its groups and projects.
@@ -542,14 +553,29 @@ impl State {
         id
     }
 
-    /// The project, created empty in `tenant` when it has never been used.
-    pub(crate) fn project_mut(&mut self, tenant: &str, project_id: &str) -> &mut Project {
+    /// Declares a project of `tenant`, without members.
+    pub(crate) fn declare_project(&mut self, tenant: &str, project_id: &str) {
+        let project = Project {
+            tenant: tenant.to_owned(),
+            members: Vec::new(),
+        };
+        self.projects.insert(project_id.to_owned(), project);
+    }
+
+    /// A project of `tenant`, `None` when there is none with this id there.
+    pub(crate) fn project_in(&self, tenant: &str, project_id: &str) -> Option<&Project> {
+        self.projects.get(project_id).filter(|p| p.tenant == tenant)
+    }
+
+    /// A project of `tenant`, to change; `None` when there is none with this id there.
+    pub(crate) fn project_in_mut(
+        &mut self,
+        tenant: &str,
+        project_id: &str,
+    ) -> Option<&mut Project> {
         self.projects
-            .entry(project_id.to_owned())
-            .or_insert_with(|| Project {
-                tenant: tenant.to_owned(),
-                members: Vec::new(),
-            })
+            .get_mut(project_id)
+            .filter(|p| p.tenant == tenant)
     }
 
     pub(crate) fn group_json(&self, group: &Group, include_projects: bool) -> Value {

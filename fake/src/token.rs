@@ -108,8 +108,13 @@ fn login_tenant(st: &State, user_id: &str, asked: Option<&str>) -> Result<String
         .unwrap_or_default())
 }
 
-/// `POST /v2/signup` (JSON, no token): creates a tenant named after the email's domain and its
-/// first user, an admin. 201 `{user_id, tenant}`.
+/// `POST /v2/signup` (JSON, no token), per the cluster's mode (see the seed documentation of
+/// `UserApiMixin.signup`). 201 `{user_id, tenant}`; the new user is an admin.
+///
+/// - With workspaces: the first user of the cluster signs up into the global tenant; once it
+///   has a user, signup always fails: 403 (the request is valid, the cluster refuses it).
+/// - Without workspaces (legacy multi-tenancy): each signup creates a tenant named after the
+///   email's domain, and its first user.
 pub(crate) fn signup(st: &mut State, input: &Input) -> Outcome {
     let body = input.json()?;
     check_client(
@@ -126,17 +131,30 @@ pub(crate) fn signup(st: &mut State, input: &Input) -> Outcome {
         )));
     }
     check_password_policy(password)?;
+    let tenant = if st.workspaces {
+        let global = st.global_tenant.clone();
+        if st.has_home_users(&global) {
+            return Err(ApiError::forbidden(
+                "signup is closed: the cluster already has users (with workspaces, only its \
+                 first user signs up; ask an admin to add you)",
+            ));
+        }
+        global
+    } else {
+        let domain_label = email
+            .rsplit_once('@')
+            .and_then(|(_, domain)| domain.split('.').next())
+            .unwrap_or("tenant");
+        st.unique_domain(domain_label)
+    };
     if st.user_by_email(email).is_some() {
         return Err(ApiError::conflict(format!(
             "a user with email {email} already exists"
         )));
     }
-    let domain_label = email
-        .rsplit_once('@')
-        .and_then(|(_, domain)| domain.split('.').next())
-        .unwrap_or("tenant");
-    let tenant = st.unique_domain(domain_label);
-    st.add_tenant(&tenant, None);
+    if !st.tenants.contains_key(&tenant) {
+        st.add_tenant(&tenant, None);
+    }
     let user_id = st.add_user(
         &tenant,
         email,
