@@ -16,8 +16,15 @@
 //!
 //! Tests can also make it fail on purpose ([`FakeServer::inject`] a [`Fault`]: a status, a
 //! delay, a dropped connection), let access tokens expire quickly
-//! ([`FakeServerBuilder::access_token_ttl`]) and read what clients sent
-//! ([`FakeServer::journal`]).
+//! ([`FakeServerBuilder::access_token_ttl`]), simulate a network round trip
+//! ([`FakeServerBuilder::latency`]) and read what clients sent ([`FakeServer::journal`], the
+//! last 10,000 requests).
+//!
+//! As a server it bounds what a client can hold: a request head must arrive within
+//! [`header_read_timeout`](FakeServerBuilder::header_read_timeout), a silent connection is
+//! closed after [`idle_timeout`](FakeServerBuilder::idle_timeout), a body over 1 MiB is a 413
+//! and a malformed one a 400. Its state is indexed (users by id and email, groups by id and
+//! name, memberships both ways), so a tenant of 100,000 users stays fast.
 //!
 //! # Example
 //!
@@ -84,6 +91,7 @@ mod ids;
 mod input;
 mod journal;
 mod listener;
+mod ordered;
 mod projects;
 mod reply;
 mod routes;
@@ -211,6 +219,7 @@ pub struct FakeServerBuilder {
     idle_timeout: Duration,
     workspaces: bool,
     projects: Vec<FakeProject>,
+    latency: Duration,
 }
 
 impl Default for FakeServerBuilder {
@@ -222,6 +231,7 @@ impl Default for FakeServerBuilder {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             workspaces: true,
+            latency: Duration::ZERO,
             projects: SEEDED_PROJECTS
                 .iter()
                 .map(|(id, name)| FakeProject::new(SEEDED_TENANT, id, name))
@@ -314,6 +324,17 @@ impl FakeServerBuilder {
         self
     }
 
+    /// A simulated network latency: every reply is held back this long after the request was
+    /// read and handled; default none. Only that request waits (the server sleeps on its
+    /// timer, holding no lock), so concurrent connections overlap their waits as against a
+    /// remote cluster: 8 connections at 5 ms each get about 8 times the calls per second of
+    /// one. It adds to any [delay fault](Fault::delay) and does not count toward the
+    /// [idle timeout](FakeServerBuilder::idle_timeout).
+    pub fn latency(mut self, latency: Duration) -> FakeServerBuilder {
+        self.latency = latency;
+        self
+    }
+
     /// Binds the address and starts serving from a background thread.
     ///
     /// # Errors
@@ -355,6 +376,7 @@ impl FakeServerBuilder {
             faults: Faults::default(),
             journal: Journal::new(self.journal_capacity),
             idle_timeout: finite(self.idle_timeout),
+            latency: self.latency,
         });
         let timeouts = Timeouts {
             header_read: finite(self.header_read_timeout),

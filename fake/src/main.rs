@@ -92,6 +92,8 @@ usage: squirro-user-api-fake [OPTIONS]
                                  signup fails once the cluster has a user)
   --project ID=NAME              declare a project of tenant acme, besides the two seeded
                                  ones (repeatable; other project ids are 404)
+  --latency-ms MS                hold every reply back MS milliseconds, as a network round
+                                 trip would (default 0; other connections are not held up)
   --journal N                    keep the last N requests in memory (default 0: none; nothing
                                  over HTTP reads them, the option is for measuring the server)
   -h, --help                     this text
@@ -134,6 +136,10 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
             "--idle-timeout" => builder.idle_timeout(seconds(&name, &value()?, true)?),
             "--journal" => builder.journal_capacity(count(&name, &value()?)?),
             "--no-workspaces" => builder.workspaces(false),
+            "--latency-ms" => {
+                let ms = count(&name, &value()?)?;
+                builder.latency(Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX)))
+            }
             "--project" => {
                 let text = value()?;
                 match text.split_once('=') {

@@ -29,6 +29,8 @@ pub(crate) struct Shared {
     pub(crate) journal: Journal,
     /// How long a request body may stall (see `Timeouts::idle`).
     pub(crate) idle_timeout: Option<Duration>,
+    /// How long every reply is held back, as a network round trip would.
+    pub(crate) latency: Duration,
 }
 
 impl Shared {
@@ -66,6 +68,10 @@ pub(crate) async fn handle(
         }
         Err(e) => (Bytes::new(), Some(e.into_response())),
     };
+    if !shared.latency.is_zero() {
+        // Only this request waits: the state is not locked, other connections go on.
+        tokio::time::sleep(shared.latency).await;
+    }
 
     if shared.journal.enabled() {
         shared.journal.push(JournalEntry {

@@ -47,10 +47,8 @@ pub(crate) fn token(st: &mut State, input: &Input) -> Outcome {
             let service = form.required("auth_service")?;
             let service_user = form.required("auth_user")?;
             let user_id = st
-                .authentications
-                .iter()
-                .find(|((_, s), auth)| s == service && auth.service_user == service_user)
-                .map(|((user, _), _)| user.clone())
+                .user_by_service_user(service, service_user)
+                .map(str::to_owned)
                 .ok_or_else(|| ApiError::forbidden("unknown external authentication"))?;
             (user_id, None)
         }
@@ -186,10 +184,8 @@ pub(crate) fn msexchange(st: &mut State, auth: Result<Actor, ApiError>, input: &
         return Err(ApiError::bad_request("empty MS Exchange id"));
     }
     let user_id = st
-        .authentications
-        .iter()
-        .find(|((_, service), a)| service == MSEXCHANGE_SERVICE && a.service_user == uid)
-        .map(|((user, _), _)| user.clone())
+        .user_by_service_user(MSEXCHANGE_SERVICE, &uid)
+        .map(str::to_owned)
         .ok_or_else(|| ApiError::not_found(format!("no user with MS Exchange id {uid}")))?;
     let grant_id = st.add_grant(&user_id, "user", None, None, None);
     let access_token = st.issue_access_token(&grant_id);

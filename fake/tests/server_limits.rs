@@ -239,3 +239,32 @@ fn time_spent_in_the_server_does_not_count_as_idle() {
     let (status, _) = get(&server, "/v0/acme/users");
     assert_eq!(status, 401);
 }
+
+#[test]
+fn latency_delays_every_reply_without_holding_up_other_connections() {
+    let latency = Duration::from_millis(300);
+    let server = std::sync::Arc::new(FakeServer::builder().latency(latency).start().unwrap());
+    let started = Instant::now();
+    let threads: Vec<_> = (0..6)
+        .map(|i| {
+            let server = std::sync::Arc::clone(&server);
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let (status, _) = get(&server, &format!("/v0/acme/users/u{i}"));
+                (status, started.elapsed())
+            })
+        })
+        .collect();
+    for thread in threads {
+        let (status, took) = thread.join().unwrap();
+        assert_eq!(status, 401);
+        assert!(took >= latency, "a reply came after {took:?}");
+    }
+    let total = started.elapsed();
+    // One after the other, the six would take 1.8 s.
+    assert!(
+        total < Duration::from_millis(1200),
+        "took {total:?}: replies were serialised"
+    );
+    assert_eq!(server.journal().len(), 6);
+}
