@@ -333,7 +333,7 @@ struct RawUser {
     #[serde(default)]
     role: Option<At<String>>,
     #[serde(default)]
-    data: Map<String, Value>,
+    data: Option<At<Map<String, Value>>>,
     #[serde(default)]
     groups: Vec<At<String>>,
 }
@@ -537,14 +537,18 @@ impl Loader {
                 .into_iter()
                 .map(|g| (g.value, at(g.line)))
                 .collect();
+            let (data, data_line) = match u.data {
+                Some(d) => (d.value, at(d.line)),
+                None => (Map::new(), origin.clone()),
+            };
             self.user(
                 u.email.value,
                 &email_line,
                 &field("email"),
                 role,
                 u.full_name,
-                u.data,
-                &field("data"),
+                data,
+                (&data_line, &field("data")),
                 origin,
                 groups,
             );
@@ -759,7 +763,7 @@ impl Loader {
         role: Option<ServerRole>,
         full_name: Option<String>,
         data: Map<String, Value>,
-        data_field: &str,
+        (data_origin, data_field): (&Origin, &str),
         origin: Origin,
         groups: Vec<(String, Origin)>,
     ) {
@@ -784,7 +788,7 @@ impl Loader {
         }
         for k in data.keys() {
             if RESERVED_DATA_KEYS.contains(&k.as_str()) {
-                self.problems.push(origin.problem(
+                self.problems.push(data_origin.problem(
                     format!("{data_field}.{k}"),
                     format!("{k:?} cannot be set as custom data"),
                 ));
@@ -919,7 +923,7 @@ impl Loader {
                 role,
                 full_name,
                 data,
-                "data",
+                (&origin, "data"),
                 origin.clone(),
                 groups,
             );
