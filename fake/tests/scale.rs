@@ -125,6 +125,12 @@ fn run(n: usize) -> Vec<(String, Duration)> {
     assert_eq!(status, 200);
     assert_eq!(users["users"].as_array().unwrap().len(), n + 1);
     phase(format!("get_users: {} users", n + 1), started);
+    let bytes = serde_json::to_string(&users).unwrap().len();
+    println!(
+        "{:<48} {:>7.1} MiB",
+        "get_users: reply size",
+        bytes as f64 / 1048576.0
+    );
 
     // A duplicate email, in another case, is still found at once.
     let body = json!({ "email": format!("USER{}@example.com", n / 2) }).to_string();
