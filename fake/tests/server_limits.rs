@@ -268,3 +268,21 @@ fn latency_delays_every_reply_without_holding_up_other_connections() {
     );
     assert_eq!(server.journal().len(), 6);
 }
+
+#[test]
+fn zero_timeouts_are_refused_at_start() {
+    for builder in [
+        FakeServer::builder().idle_timeout(Duration::ZERO),
+        FakeServer::builder().header_read_timeout(Duration::ZERO),
+    ] {
+        let e = builder.start().unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(
+            e.to_string().contains("timeout: must be more than zero"),
+            "{e}"
+        );
+    }
+    // The largest value is no limit, and works.
+    let server = with_timeouts(Duration::MAX, Duration::MAX);
+    assert_eq!(get(&server, "/v0/acme/users").0, 401);
+}
