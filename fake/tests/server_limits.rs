@@ -159,7 +159,9 @@ const SHORT: Duration = Duration::from_millis(300);
 
 fn assert_closed_after(took: Duration, limit: Duration) {
     assert!(
-        took >= limit.mul_f64(0.8) && took < limit + Duration::from_millis(700),
+        // The upper bound leaves room for a busy machine; every other timeout in these tests
+        // is far longer.
+        took >= limit.mul_f64(0.8) && took < limit + Duration::from_millis(1500),
         "closed after {took:?}, expected about {limit:?}"
     );
 }
@@ -245,7 +247,7 @@ fn latency_delays_every_reply_without_holding_up_other_connections() {
     let latency = Duration::from_millis(300);
     let server = std::sync::Arc::new(FakeServer::builder().latency(latency).start().unwrap());
     let started = Instant::now();
-    let threads: Vec<_> = (0..6)
+    let threads: Vec<_> = (0..10)
         .map(|i| {
             let server = std::sync::Arc::clone(&server);
             std::thread::spawn(move || {
@@ -261,12 +263,12 @@ fn latency_delays_every_reply_without_holding_up_other_connections() {
         assert!(took >= latency, "a reply came after {took:?}");
     }
     let total = started.elapsed();
-    // One after the other, the six would take 1.8 s.
+    // One after the other, the ten would take 3 s.
     assert!(
-        total < Duration::from_millis(1200),
+        total < Duration::from_secs(2),
         "took {total:?}: replies were serialised"
     );
-    assert_eq!(server.journal().len(), 6);
+    assert_eq!(server.journal().len(), 10);
 }
 
 #[test]
