@@ -205,9 +205,15 @@ const SEEDED_TENANT: &str = "acme";
 ///
 /// let server = FakeServer::builder()
 ///     .access_token_ttl(Duration::from_millis(200))
-///     .journal(false)
+///     .journal_capacity(100) // the last 100 requests
+///     .header_read_timeout(Duration::from_secs(5))
+///     .idle_timeout(Duration::from_secs(10))
+///     .latency(Duration::from_millis(5)) // as a remote cluster
+///     .workspaces(false) // legacy: signup creates a tenant
+///     .project("p-reports", "Reports") // besides the two seeded projects of acme
 ///     .start()?;
 /// assert!(server.url().starts_with("http://127.0.0.1:"));
+/// assert_eq!(server.projects().len(), 3);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone)]
