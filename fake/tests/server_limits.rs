@@ -272,7 +272,7 @@ fn latency_delays_every_reply_without_holding_up_other_connections() {
 }
 
 #[test]
-fn zero_timeouts_are_refused_at_start() {
+fn zero_timeouts_are_refused_and_the_largest_durations_work() {
     for builder in [
         FakeServer::builder().idle_timeout(Duration::ZERO),
         FakeServer::builder().header_read_timeout(Duration::ZERO),
@@ -284,7 +284,34 @@ fn zero_timeouts_are_refused_at_start() {
             "{e}"
         );
     }
-    // The largest value is no limit, and works.
-    let server = with_timeouts(Duration::MAX, Duration::MAX);
-    assert_eq!(get(&server, "/v0/acme/users").0, 401);
+    // The largest values are no limit, and work (an access token that never expires too).
+    let server = FakeServer::builder()
+        .header_read_timeout(Duration::MAX)
+        .idle_timeout(Duration::MAX)
+        .access_token_ttl(Duration::MAX)
+        .start()
+        .unwrap();
+    let form = format!(
+        "grant_type=refresh_token&refresh_token={}",
+        server.credentials().refresh_token
+    );
+    let request = head(
+        "POST",
+        "/oauth2/token",
+        &format!("Content-Length: {}\r\n", form.len()),
+    )
+    .replace("application/json", "application/x-www-form-urlencoded")
+        + &form;
+    let (reply, _) = send_and_wait(server.addr(), request.as_bytes());
+    let (status, body) = split_reply(&reply);
+    assert_eq!(status, 200, "{reply}");
+    let token: Value = serde_json::from_str(&body).unwrap();
+    let token = token["access_token"].as_str().unwrap();
+    let request = head(
+        "GET",
+        "/v0/acme/users",
+        &format!("Authorization: Bearer {token}\r\n"),
+    );
+    let (reply, _) = send_and_wait(server.addr(), request.as_bytes());
+    assert_eq!(split_reply(&reply).0, 200, "{reply}");
 }
