@@ -556,7 +556,10 @@ fn client_method(out: &mut Out, ep: &Endpoint) {
         &params,
         &format!("crate::operations::{builder}<'_>"),
     ));
-    let mut inits = vec!["client: self".to_string()];
+    let mut inits = vec![
+        "client: self".to_string(),
+        "options: crate::CallOptions::new()".to_string(),
+    ];
     for p in fields(ep) {
         let id = ident(&p.name);
         let init = match &p.default {
@@ -665,6 +668,7 @@ fn builder(out: &mut Out, ep: &Endpoint) -> Result<(), String> {
     out.line(0, "#[derive(Clone)]");
     out.line(0, &format!("pub struct {name}<'a> {{"));
     out.line(4, "client: &'a crate::Client,");
+    out.line(4, "options: crate::CallOptions,");
     for p in fields(ep) {
         let ty = rust_type(p.ty).0;
         let ty = if p.optional {
@@ -766,7 +770,9 @@ fn client_value(source: Source) -> &'static str {
 fn send_body(ep: &Endpoint) -> Vec<&'static str> {
     vec![
         auth_stmt(ep),
-        "let reply = self.client.execute_with(auth, |ctx| self.build(ctx))?;",
+        "let reply = self",
+        "    .client",
+        "    .execute_with(auth, &self.options, |ctx| self.build(ctx))?;",
     ]
 }
 
@@ -1020,10 +1026,52 @@ fn send_fn(out: &mut Out, ep: &Endpoint) {
             reply_type(ep)
         ),
     );
+    out.line(8, "self.send_with_reply().map(|(value, _)| value)");
+    out.line(4, "}");
+    out.blank();
+    out.doc(
+        4,
+        "Sends the request and decodes the reply, and returns the reply too: its status and \
+         headers (a request id, say).\n\
+         \n\
+         # Errors\n\
+         \n\
+         As [`send`](Self::send).",
+    );
+    out.lines(&fn_signature(
+        4,
+        "pub fn send_with_reply",
+        &["self".to_string()],
+        &format!("Result<({}, crate::Reply), crate::Error>", reply_type(ep)),
+    ));
     for line in send_body(ep) {
         out.line(8, line);
     }
-    out.lines(&chain(8, "", "reply", &[decode_call(ep)], ""));
+    match ep.reply {
+        Reply::Unit => out.line(8, "reply.unit()?;"),
+        Reply::One(_) | Reply::List(_) => {
+            out.lines(&chain(8, "let value = ", "reply", &[decode_call(ep)], "?;"))
+        }
+    }
+    let value = if matches!(ep.reply, Reply::Unit) {
+        "()"
+    } else {
+        "value"
+    };
+    out.line(8, &format!("Ok(({value}, reply))"));
+    out.line(4, "}");
+    out.blank();
+    out.doc(
+        4,
+        "Overrides the client's settings for this call: a timeout, a retry policy, a reply \
+         size limit, extra headers (see [`CallOptions`](crate::CallOptions)).",
+    );
+    out.line(
+        4,
+        "pub fn customize(mut self, options: crate::CallOptions) -> Self {",
+    );
+    out.line(8, "self.options = options;");
+    out.line(8, "self");
     out.line(4, "}");
 }
 

@@ -5,7 +5,7 @@
 use crate::request::{Auth, Context, Request};
 use crate::session::{Session, State, TokenCallback};
 use crate::transport::{DEFAULT_MAX_REPLY_BYTES, Outgoing, Reply, RetryPolicy, Transport};
-use crate::{ApiVersion, Error, Tokens};
+use crate::{ApiVersion, CallOptions, Error, Tokens};
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
@@ -17,6 +17,13 @@ pub const DEFAULT_USER_API_URL: &str = "https://user-api.squirro.com";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(55);
 /// The default connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many idle connections to a cluster the client keeps by default, for reuse by the next
+/// calls: enough for a handful of threads sharing one client.
+pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = 8;
+/// The default size of each connection's input and output buffer. The user API's requests
+/// and reply heads are small and bodies are streamed through the buffer, so a lean buffer
+/// costs nothing in speed and keeps an idle pooled connection small.
+pub const DEFAULT_IO_BUFFER_BYTES: usize = 16 * 1024;
 /// The longest timeout honoured: a longer one (up to `Duration::MAX`) is taken as this.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -179,7 +186,9 @@ impl Client {
     /// [`Error::Connection`], [`Error::RetriesExhausted`] and [`Error::InvalidReply`] from the
     /// transport.
     pub fn execute(&self, request: &Request) -> Result<Reply, Error> {
-        self.call(request.auth, |_| Ok(Cow::Borrowed(request)))
+        self.call(request.auth, &CallOptions::new(), |_| {
+            Ok(Cow::Borrowed(request))
+        })
     }
 
     /// [`execute`](Self::execute) for a request built from the session as it is once the call
@@ -187,19 +196,26 @@ impl Client {
     pub(crate) fn execute_with(
         &self,
         auth: Auth,
+        options: &CallOptions,
         build: impl FnOnce(&Context) -> Result<Request, Error>,
     ) -> Result<Reply, Error> {
-        self.call(auth, |ctx| build(ctx).map(Cow::Owned))
+        self.call(auth, options, |ctx| build(ctx).map(Cow::Owned))
     }
 
     fn call<'r>(
         &self,
         auth: Auth,
+        options: &CallOptions,
         build: impl FnOnce(&Context) -> Result<Cow<'r, Request>, Error>,
     ) -> Result<Reply, Error> {
         let inner = &*self.inner;
         let started = Instant::now();
-        let deadline = self.deadline_from(started);
+        options.check()?;
+        let deadline = options
+            .retry
+            .as_ref()
+            .unwrap_or(&inner.transport.retry)
+            .deadline_from(started);
         // pre: the session, once.
         let mut state = inner.session.snapshot();
         if auth == Auth::Required && state.access_token.is_none() {
@@ -214,7 +230,7 @@ impl Client {
             Auth::Required | Auth::Optional => state.access_token.as_deref(),
         };
         // exec.
-        let mut reply = self.exchange(&request, bearer, deadline)?;
+        let mut reply = self.exchange(&request, bearer, deadline, options)?;
         // As Python, an unauthenticated call that carried a token (signup) refreshes too.
         let may_refresh = match auth {
             Auth::Required => true,
@@ -230,7 +246,8 @@ impl Client {
                 .refresh(bearer, started, |rt| self.refresh_grant(rt, deadline))
             {
                 Ok(fresh) => {
-                    reply = self.exchange(&request, fresh.access_token.as_deref(), deadline)?;
+                    let bearer = fresh.access_token.as_deref();
+                    reply = self.exchange(&request, bearer, deadline, options)?;
                     state = fresh;
                 }
                 Err(e) => refresh_error = Some(Box::new(e)),
@@ -247,7 +264,7 @@ impl Client {
         bearer: Option<&str>,
         deadline: Option<Instant>,
     ) -> Result<Reply, Error> {
-        let reply = self.exchange(request, bearer, deadline)?;
+        let reply = self.exchange(request, bearer, deadline, &CallOptions::new())?;
         self.check(reply, request, &self.inner.session.snapshot(), None)
     }
 
@@ -257,6 +274,7 @@ impl Client {
         request: &Request,
         bearer: Option<&str>,
         deadline: Option<Instant>,
+        options: &CallOptions,
     ) -> Result<Reply, Error> {
         let url = self.url(request);
         self.inner.transport.send(&Outgoing {
@@ -264,6 +282,7 @@ impl Client {
             request,
             bearer,
             deadline,
+            options,
         })
     }
 
@@ -355,6 +374,8 @@ pub struct ClientBuilder {
     refresh_token: Option<String>,
     retry: Option<RetryPolicy>,
     max_reply_bytes: Option<u64>,
+    max_idle_connections: Option<usize>,
+    io_buffer_bytes: Option<usize>,
     proxy: Option<ProxySetting>,
     root_certificates: Vec<Vec<u8>>,
     on_token_refresh: Option<TokenCallback>,
@@ -382,6 +403,8 @@ impl fmt::Debug for ClientBuilder {
             .field("refresh_token", &r(&self.refresh_token))
             .field("retry", &self.retry)
             .field("max_reply_bytes", &self.max_reply_bytes)
+            .field("max_idle_connections", &self.max_idle_connections)
+            .field("io_buffer_bytes", &self.io_buffer_bytes)
             .field(
                 "proxy",
                 &self.proxy.as_ref().map(|p| match p {
@@ -460,6 +483,19 @@ impl ClientBuilder {
     /// [`Error::InvalidReply`], and no more than the limit is read.
     pub fn max_reply_bytes(mut self, n: u64) -> Self {
         self.max_reply_bytes = Some(n);
+        self
+    }
+    /// How many idle connections to the cluster are kept for the next calls (default
+    /// [`DEFAULT_MAX_IDLE_CONNECTIONS`]): set it to the number of threads that share the
+    /// client, so none of them has to reconnect.
+    pub fn max_idle_connections(mut self, n: usize) -> Self {
+        self.max_idle_connections = Some(n);
+        self
+    }
+    /// The size of each connection's input and output buffer (default
+    /// [`DEFAULT_IO_BUFFER_BYTES`]; at least 4 KiB, which the longest reply head must fit).
+    pub fn io_buffer_bytes(mut self, n: usize) -> Self {
+        self.io_buffer_bytes = Some(n);
         self
     }
     /// Sends through this HTTP(S) proxy (`http://proxy.example.com:3128`, with
@@ -547,6 +583,13 @@ impl ClientBuilder {
             return Err(Error::invalid("connect_timeout", "must be more than zero"));
         }
 
+        let idle = self
+            .max_idle_connections
+            .unwrap_or(DEFAULT_MAX_IDLE_CONNECTIONS);
+        let buffer = self.io_buffer_bytes.unwrap_or(DEFAULT_IO_BUFFER_BYTES);
+        if buffer < 4096 {
+            return Err(Error::invalid("io_buffer_bytes", "must be at least 4096"));
+        }
         let proxy_url = match &self.proxy {
             Some(ProxySetting::Disabled) => None,
             Some(ProxySetting::Url(u)) => Some(("proxy", u.clone())),
@@ -595,6 +638,10 @@ impl ClientBuilder {
             .max_redirects_will_error(false)
             .user_agent(concat!("squirro-user-api-rust/", env!("CARGO_PKG_VERSION")))
             .accept_encoding("identity")
+            .max_idle_connections_per_host(idle)
+            .max_idle_connections(idle.max(10))
+            .input_buffer_size(buffer)
+            .output_buffer_size(buffer)
             .build();
         // ureq resolves the host before looking in its pool, on every request, and with a
         // timeout set its default resolver does it on a new thread: a pooled connection must

@@ -60,7 +60,9 @@ impl Client {
         let ws = Seg("workspace_domain", workspace_domain);
         let user = Seg("user_id", user_id);
         let send = |method, ok, parts: &[Part<'_>]| {
-            self.execute_with(Auth::Required, |_| request(method, ok, parts))
+            self.execute_with(Auth::Required, &crate::CallOptions::new(), |_| {
+                request(method, ok, parts)
+            })
         };
         let found: crate::models::User = send(
             Method::Get,

@@ -41,6 +41,7 @@ mod env;
 mod error;
 pub mod models;
 pub mod operations;
+mod options;
 mod redact;
 mod request;
 mod session;
@@ -49,11 +50,12 @@ mod types;
 
 pub use auth::{Authenticate, Grant, Tokens};
 pub use client::{
-    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_API_URL,
-    MAX_TIMEOUT,
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_BUFFER_BYTES,
+    DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT, DEFAULT_USER_API_URL, MAX_TIMEOUT,
 };
 pub use error::{ConnectionError, Error, ErrorReply};
 pub use operations::OPERATIONS;
+pub use options::CallOptions;
 pub use request::{Body, Method, Request};
 pub use session::TokenCallback;
 pub use transport::{DEFAULT_DEADLINE, DEFAULT_MAX_REPLY_BYTES, Reply, RetryPolicy};

@@ -205,9 +205,15 @@ const SEEDED_TENANT: &str = "acme";
 ///
 /// let server = FakeServer::builder()
 ///     .access_token_ttl(Duration::from_millis(200))
-///     .journal(false)
+///     .journal_capacity(100) // the last 100 requests
+///     .header_read_timeout(Duration::from_secs(5))
+///     .idle_timeout(Duration::from_secs(10))
+///     .latency(Duration::from_millis(5)) // as a remote cluster
+///     .workspaces(false) // legacy: signup creates a tenant
+///     .project("p-reports", "Reports") // besides the two seeded projects of acme
 ///     .start()?;
 /// assert!(server.url().starts_with("http://127.0.0.1:"));
+/// assert_eq!(server.projects().len(), 3);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -274,7 +280,8 @@ impl FakeServerBuilder {
 
     /// How long a client may take to send the head of a request (request line and headers),
     /// from its first byte; default 30 s. A connection that has not sent a whole head by then
-    /// is closed without a reply. [`Duration::MAX`] means no limit.
+    /// is closed without a reply. [`Duration::MAX`] means no limit; zero is refused by
+    /// [`start`](FakeServerBuilder::start).
     pub fn header_read_timeout(mut self, timeout: Duration) -> FakeServerBuilder {
         self.header_read_timeout = timeout;
         self
@@ -285,7 +292,8 @@ impl FakeServerBuilder {
     /// request head; a request body that stalls for that long is answered
     /// `408 {"error": ...}` and its connection closed. The time a request spends in the
     /// server (a [delay](Fault::delay), the [latency](FakeServerBuilder::latency)) does not
-    /// count. [`Duration::MAX`] means no limit.
+    /// count. [`Duration::MAX`] means no limit; zero is refused by
+    /// [`start`](FakeServerBuilder::start).
     pub fn idle_timeout(mut self, timeout: Duration) -> FakeServerBuilder {
         self.idle_timeout = timeout;
         self
@@ -339,9 +347,21 @@ impl FakeServerBuilder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for a project with an empty id or tenant; otherwise when the address
+    /// `InvalidInput` for a zero timeout or a project with an empty id or tenant; otherwise when
+    /// the address
     /// cannot be bound (e.g. it is in use) or the thread or its runtime cannot be started.
     pub fn start(self) -> io::Result<FakeServer> {
+        for (name, timeout) in [
+            ("header_read_timeout", self.header_read_timeout),
+            ("idle_timeout", self.idle_timeout),
+        ] {
+            if timeout.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{name}: must be more than zero (Duration::MAX for no limit)"),
+                ));
+            }
+        }
         if let Some(project) = self
             .projects
             .iter()

@@ -181,3 +181,49 @@ fn count(name: &str, text: &str) -> Result<usize, String> {
     text.parse()
         .map_err(|_| format!("{name}: expected a whole number, got {text:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Command, parse};
+
+    fn parsed(args: &[&str]) -> Result<Command, String> {
+        parse(args.iter().map(|a| (*a).to_owned()))
+    }
+
+    #[test]
+    fn every_option_parses_and_bad_values_name_their_option() {
+        let all = [
+            "--addr=127.0.0.1:0",
+            "--access-token-ttl",
+            "0.5",
+            "--header-read-timeout",
+            "none",
+            "--idle-timeout=2",
+            "--latency-ms",
+            "5",
+            "--no-workspaces",
+            "--project",
+            "p1=Project One",
+            "--project=p2=Two",
+            "--journal",
+            "100",
+        ];
+        assert!(matches!(parsed(&all), Ok(Command::Serve(_))));
+        assert!(matches!(parsed(&["--help"]), Ok(Command::Help)));
+        for (args, named) in [
+            (&["--latency-ms", "-1"][..], "--latency-ms"),
+            (&["--idle-timeout", "soon"], "--idle-timeout"),
+            (&["--access-token-ttl", "none"], "--access-token-ttl"),
+            (&["--journal", "lots"], "--journal"),
+            (&["--project", "=nameless"], "--project"),
+            (&["--addr", "nowhere"], "--addr"),
+            (&["--journal"], "--journal needs a value"),
+            (&["--bogus"], "unknown argument: --bogus"),
+        ] {
+            match parsed(args) {
+                Err(message) => assert!(message.contains(named), "{args:?}: {message}"),
+                Ok(_) => panic!("{args:?} was accepted"),
+            }
+        }
+    }
+}

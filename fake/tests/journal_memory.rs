@@ -48,8 +48,8 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
-/// Reads one response (status line, headers, `Content-Length` body) and returns its status.
-fn read_response(reader: &mut BufReader<TcpStream>) -> u16 {
+/// Reads one response (status line, headers, `Content-Length` body): its status and body.
+fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, Vec<u8>) {
     let mut line = String::new();
     reader.read_line(&mut line).unwrap();
     let status: u16 = line.split(' ').nth(1).unwrap().parse().unwrap();
@@ -69,7 +69,7 @@ fn read_response(reader: &mut BufReader<TcpStream>) -> u16 {
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
-    status
+    (status, body)
 }
 
 #[test]
@@ -114,21 +114,8 @@ fn rss_stays_flat_with_a_bounded_journal() {
         form.len()
     )
     .unwrap();
-    // The token reply, read by hand: find the access token in its body.
-    let mut line = String::new();
-    let mut length = 0;
-    loop {
-        line.clear();
-        reader.read_line(&mut line).unwrap();
-        if line.trim_end().is_empty() {
-            break;
-        }
-        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap();
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
+    let (status, body) = read_response(&mut reader);
+    assert_eq!(status, 200);
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let token = body["access_token"].as_str().unwrap().to_owned();
 
@@ -150,7 +137,7 @@ fn rss_stays_flat_with_a_bounded_journal() {
             let n = batch.min(until - sent);
             writer.write_all(request.repeat(n).as_bytes()).unwrap();
             for _ in 0..n {
-                assert_eq!(read_response(&mut reader), 200);
+                assert_eq!(read_response(&mut reader).0, 200);
             }
             sent += n;
         }

@@ -44,6 +44,8 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) request: &'a Request,
     pub(crate) bearer: Option<&'a str>,
     pub(crate) deadline: Option<Instant>,
+    /// The call's overrides of the client's settings.
+    pub(crate) options: &'a crate::CallOptions,
 }
 
 impl Transport {
@@ -68,7 +70,7 @@ impl Transport {
     /// nothing was retried, the reply or the error is returned as it is. A reply whose
     /// `Retry-After` lies beyond the deadline is returned at once: its error will carry it.
     pub(crate) fn send(&self, out: &Outgoing<'_>) -> Result<Reply, Error> {
-        let policy = &self.retry;
+        let policy = out.options.retry.as_ref().unwrap_or(&self.retry);
         let method = out.request.method;
         let path = &out.request.path;
         let idempotent = out.request.idempotent();
@@ -156,7 +158,13 @@ impl Transport {
     fn attempt(&self, out: &Outgoing<'_>) -> Result<Reply, Attempt> {
         let req = out.request;
         // `None`: the timeout reaches past any instant (it cannot: it is at most a year).
-        let natural_end = Instant::now().checked_add(self.timeout);
+        let timeout = out
+            .options
+            .timeout
+            .map_or(self.timeout, |t| t.min(crate::MAX_TIMEOUT));
+        // A call's own timeout is not the agent's: it is always given with the request.
+        let own_timeout = out.options.timeout.is_some();
+        let natural_end = Instant::now().checked_add(timeout);
         let ends = match (out.deadline, natural_end) {
             (Some(d), Some(n)) => Some(d.min(n)),
             (d, n) => d.or(n),
@@ -167,9 +175,9 @@ impl Transport {
         loop {
             // The agent's own timeout serves a first exchange that the deadline does not cut.
             let limit = ends
-                .filter(|e| hops > 0 || natural_end.is_none_or(|n| *e < n))
+                .filter(|e| own_timeout || hops > 0 || natural_end.is_none_or(|n| *e < n))
                 .map(|e| e.saturating_duration_since(Instant::now()));
-            let mut resp = self.exchange(req, &url, bearer, limit)?;
+            let mut resp = self.exchange(req, &url, bearer, limit, &out.options.headers)?;
             let status = resp.status().as_u16();
             let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
             if let Some((next, trusted)) = location
@@ -195,7 +203,8 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, SystemTime::now()));
             let (parts, mut body) = resp.into_parts();
-            return match body.with_config().limit(self.max_reply_bytes).read_to_vec() {
+            let max_reply_bytes = out.options.max_reply_bytes.unwrap_or(self.max_reply_bytes);
+            return match body.with_config().limit(max_reply_bytes).read_to_vec() {
                 Ok(body) => Ok(Reply {
                     operation: req.operation,
                     status,
@@ -226,6 +235,7 @@ impl Transport {
         url: &str,
         bearer: Option<&str>,
         limit: Option<Duration>,
+        extra_headers: &[(String, String)],
     ) -> Result<http::Response<ureq::Body>, Attempt> {
         let mut builder = http::Request::builder()
             .method(req.method.as_str())
@@ -236,6 +246,9 @@ impl Transport {
         }
         if let Some(ct) = req.body.content_type() {
             builder = builder.header("Content-Type", ct);
+        }
+        for (name, value) in extra_headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         let sent = match &req.body {
             Body::Empty if req.method == Method::Get => {

@@ -7,6 +7,7 @@
 #[derive(Clone)]
 pub struct GrantThing<'a> {
     client: &'a crate::Client,
+    options: crate::CallOptions,
     thing_id: String,
     r#type: crate::GrantType,
     for_client_id: Option<String>,
@@ -82,8 +83,28 @@ impl<'a> GrantThing<'a> {
     /// sent), otherwise any error of [`Client::execute`](crate::Client::execute) and of decoding
     /// the reply.
     pub fn send(self) -> Result<crate::models::NewGrant, crate::Error> {
+        self.send_with_reply().map(|(value, _)| value)
+    }
+
+    /// Sends the request and decodes the reply, and returns the reply too: its status and headers
+    /// (a request id, say).
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send).
+    pub fn send_with_reply(self) -> Result<(crate::models::NewGrant, crate::Reply), crate::Error> {
         let auth = crate::request::Auth::Required;
-        let reply = self.client.execute_with(auth, |ctx| self.build(ctx))?;
-        reply.decode::<crate::models::NewGrant>()
+        let reply = self
+            .client
+            .execute_with(auth, &self.options, |ctx| self.build(ctx))?;
+        let value = reply.decode::<crate::models::NewGrant>()?;
+        Ok((value, reply))
+    }
+
+    /// Overrides the client's settings for this call: a timeout, a retry policy, a reply size
+    /// limit, extra headers (see [`CallOptions`](crate::CallOptions)).
+    pub fn customize(mut self, options: crate::CallOptions) -> Self {
+        self.options = options;
+        self
     }
 }
