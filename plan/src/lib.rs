@@ -54,11 +54,14 @@ pub use plan::{FieldChange, Kind, Operation, Plan, PlanOptions, Summary, plan};
 pub const MAX_REPLY_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// Sets what a client used by the engine needs: replies large enough for a big tenant's user
-/// list ([`MAX_REPLY_BYTES`]). Call it on the builder, then set the cluster and credentials.
+/// list ([`MAX_REPLY_BYTES`]), and an idle connection kept for each of `concurrency` workers
+/// (and the one that reads), so none of them reconnects. Call it on the builder, then set the
+/// cluster and credentials.
 pub fn tune_client(
     builder: squirro_user_api::ClientBuilder,
     concurrency: usize,
 ) -> squirro_user_api::ClientBuilder {
-    let _ = concurrency;
-    builder.max_reply_bytes(MAX_REPLY_BYTES)
+    builder
+        .max_reply_bytes(MAX_REPLY_BYTES)
+        .max_idle_connections(concurrency.max(1).saturating_add(1))
 }
