@@ -153,11 +153,18 @@ impl ApplyReport {
 
 // ------------------------------------------------------------------ journal
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Header {
-    journal: u32,
     plan_id: String,
     plan: Plan,
+}
+
+/// The journal's first line: the plan it records (written without copying the plan).
+#[derive(Serialize)]
+struct HeaderOut<'a> {
+    journal: u32,
+    plan_id: &'a str,
+    plan: &'a Plan,
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -1053,10 +1060,10 @@ pub fn apply(
         Some(path) => {
             let file = LineFile::open(path, !resumed)?;
             if !resumed {
-                file.write(&Header {
+                file.write(&HeaderOut {
                     journal: 1,
-                    plan_id: plan_id.clone(),
-                    plan: plan.clone(),
+                    plan_id: &plan_id,
+                    plan,
                 })?;
             }
             Some(file)
