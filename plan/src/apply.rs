@@ -222,8 +222,12 @@ fn read_journal(path: &Path) -> Result<Option<(Header, Past)>, PlanError> {
     if first.trim().is_empty() {
         return Ok(None);
     }
-    let header: Header =
-        serde_json::from_str(&first).map_err(|e| bad(format!("not a journal: {e}")))?;
+    let header: Header = match serde_json::from_str(&first) {
+        Ok(h) => h,
+        // A header cut by a crash, and nothing after it: no operation had started.
+        Err(e) if e.is_eof() && lines.next().is_none() => return Ok(None),
+        Err(e) => return Err(bad(format!("not a journal: {e}"))),
+    };
     let n = header.plan.operations.len();
     let mut past = Past {
         marks: vec![Mark::None; n],
@@ -293,6 +297,19 @@ impl LineFile {
             path: path.to_path_buf(),
             file: Mutex::new(file),
         })
+    }
+
+    /// Writes a large value (the plan) through a buffer, without building the line in memory
+    /// first. Only the header is written so: a crash while writing it leaves a journal with a
+    /// cut first line and nothing else, which [`read_journal`] takes as no journal.
+    fn write_streaming<T: Serialize>(&self, value: &T) -> Result<(), PlanError> {
+        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, &mut *file);
+        serde_json::to_writer(&mut out, value)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush())
+            .map_err(|e| PlanError::io(&self.path, e))
     }
 
     fn write<T: Serialize>(&self, value: &T) -> Result<(), PlanError> {
@@ -1060,7 +1077,7 @@ pub fn apply(
         Some(path) => {
             let file = LineFile::open(path, !resumed)?;
             if !resumed {
-                file.write(&HeaderOut {
+                file.write_streaming(&HeaderOut {
                     journal: 1,
                     plan_id: &plan_id,
                     plan,

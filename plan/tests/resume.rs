@@ -222,3 +222,21 @@ fn a_journal_of_another_unfinished_plan_is_refused() {
     assert!(resume_plan(&journal, &two).unwrap().is_none());
     assert!(resume_plan(&journal, &one).unwrap().is_some());
 }
+
+#[test]
+fn a_header_cut_by_a_crash_is_no_journal() {
+    let server = server();
+    let client = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let state = load_state(write(dir.path(), "one.csv", "email\none@example.com\n")).unwrap();
+    let p = plan(&client, &state, &PlanOptions::default()).unwrap();
+    let journal = dir.path().join("journal");
+    std::fs::write(&journal, "{\"journal\":1,\"plan_id\":\"ab").unwrap();
+    assert!(resume_plan(&journal, &state).unwrap().is_none());
+    let report = apply(&client, &p, &ApplyOptions::default().journal(&journal)).unwrap();
+    assert!(!report.resumed && report.is_complete(), "{report:#?}");
+    // Anything else that is not a journal is refused, not overwritten.
+    std::fs::write(&journal, "hello\n{\"d\":0}\n").unwrap();
+    let err = apply(&client, &p, &ApplyOptions::default().journal(&journal)).unwrap_err();
+    assert!(err.to_string().contains("not a journal"), "{err}");
+}
