@@ -69,6 +69,9 @@ fn run(dir: &Path, url: &str, token: &str, concurrency: &str) -> Result<()> {
     let users = state.users.len();
     let p = plan(&client, &state, &PlanOptions::default())?;
     let planned = t0.elapsed();
+    let rss_planned = rss_mib("VmRSS:");
+    // As `squirro-user apply FILE` does: the state is not needed once planned.
+    drop(state);
     let journal = dir.join(format!("journal-{concurrency}"));
     let _ = std::fs::remove_file(&journal);
     let t1 = Instant::now();
@@ -82,9 +85,12 @@ fn run(dir: &Path, url: &str, token: &str, concurrency: &str) -> Result<()> {
             .progress(false),
     )?;
     let applied = t1.elapsed();
+    let rss_applied = rss_mib("VmRSS:");
     let operations = p.operations.len();
     drop(p);
+    // The re-plan, as a second command would do it.
     let t2 = Instant::now();
+    let state = load_state(dir.join("state.toml"))?;
     let again = plan(&client, &state, &PlanOptions::default())?;
     let replanned = t2.elapsed();
     println!(
@@ -100,7 +106,9 @@ fn run(dir: &Path, url: &str, token: &str, concurrency: &str) -> Result<()> {
             "complete": report.is_complete(),
             "failed": report.failed,
             "converged": again.is_empty(),
-            "peak_rss_mib": peak_rss_mib(),
+            "rss_after_plan_mib": rss_planned,
+            "rss_after_apply_mib": rss_applied,
+            "peak_rss_mib": rss_mib("VmHWM:"),
         })
     );
     Ok(())
@@ -110,12 +118,12 @@ fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The process's peak resident memory (Linux), in MiB.
-fn peak_rss_mib() -> Option<f64> {
+/// The process's resident memory (`VmRSS:`) or its peak (`VmHWM:`), in MiB (Linux).
+fn rss_mib(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kib: f64 = status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()

@@ -654,6 +654,52 @@ impl Runner<'_> {
         }
     }
 
+    /// The id of an object that must exist: `known` (the plan or an earlier operation knew
+    /// it), else found by `find` when an earlier run may have created it, else created by
+    /// `send`. A 409 means it exists: it is looked up. A reply that may have been lost is
+    /// settled by looking it up, and the create is sent again only if it is not there (at most
+    /// [`MAX_SENDS`] times).
+    fn ensure_created(
+        &self,
+        what: &str,
+        known: Option<String>,
+        settle_first: bool,
+        find: impl Fn(Instant) -> Result<Option<String>, Error>,
+        send: impl Fn() -> Result<String, Error>,
+    ) -> Result<(String, Outcome), Failed> {
+        if let Some(id) = known {
+            return Ok((id, Outcome::Exists));
+        }
+        if settle_first {
+            if let Some(id) = find(Instant::now())? {
+                return Ok((id, Outcome::Settled));
+            }
+        }
+        for _ in 0..MAX_SENDS {
+            self.gate();
+            match send() {
+                Ok(id) => return Ok((id, Outcome::Created)),
+                Err(Error::Conflict { .. }) => {
+                    return match find(Instant::now())? {
+                        Some(id) => Ok((id, Outcome::Exists)),
+                        None => Err(failed(format!(
+                            "409 on create, but the tenant has no such {what}"
+                        ))),
+                    };
+                }
+                Err(e) if uncertain(&e) => {
+                    if let Some(id) = find(Instant::now())? {
+                        return Ok((id, Outcome::Settled));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(failed(format!(
+            "sent {MAX_SENDS} times without a reply, and the {what} is not on the tenant"
+        )))
+    }
+
     fn create_user(
         &self,
         email: &str,
@@ -663,42 +709,19 @@ impl Runner<'_> {
         settle_first: bool,
     ) -> Result<Done, Failed> {
         let role_typed = role.map(str::parse::<ServerRole>).transpose()?;
-        let mut found = self.user_id(email).map(|id| (id, Outcome::Exists));
-        if found.is_none() && settle_first {
-            found = self
-                .find_user(email, Instant::now())?
-                .map(|id| (id, Outcome::Settled));
-        }
-        let mut sends = 0;
-        let (id, outcome) = loop {
-            if let Some(found) = found.take() {
-                break found;
-            }
-            if sends == MAX_SENDS {
-                return Err(failed(format!(
-                    "sent {MAX_SENDS} times without a reply, and the user is not on the tenant"
-                )));
-            }
-            sends += 1;
-            self.gate();
-            let mut call = self.client.add_user().email(email);
-            if let Some(r) = role_typed {
-                call = call.role(r);
-            }
-            match call.send() {
-                Ok(user) => break (user.id, Outcome::Created),
-                Err(Error::Conflict { .. }) => match self.find_user(email, Instant::now())? {
-                    Some(id) => break (id, Outcome::Exists),
-                    None => return Err(failed("409 on create, but no user has this email")),
-                },
-                Err(e) if uncertain(&e) => {
-                    found = self
-                        .find_user(email, Instant::now())?
-                        .map(|id| (id, Outcome::Settled));
+        let (id, outcome) = self.ensure_created(
+            "user",
+            self.user_id(email),
+            settle_first,
+            |since| self.find_user(email, since),
+            || {
+                let mut call = self.client.add_user().email(email);
+                if let Some(r) = role_typed {
+                    call = call.role(r);
                 }
-                Err(e) => return Err(e.into()),
-            }
-        };
+                call.send().map(|user| user.id)
+            },
+        )?;
         self.learn_user(email, &id);
         // The rest is set with one idempotent PUT (the role too when the user was there).
         let mut changes = data.clone();
@@ -728,38 +751,13 @@ impl Runner<'_> {
     }
 
     fn create_group(&self, name: &str, settle_first: bool) -> Result<Done, Failed> {
-        let mut found = self.group_id(name).map(|id| (id, Outcome::Exists));
-        if found.is_none() && settle_first {
-            found = self
-                .find_group(name, Instant::now())?
-                .map(|id| (id, Outcome::Settled));
-        }
-        let mut sends = 0;
-        let (id, outcome) = loop {
-            if let Some(found) = found.take() {
-                break found;
-            }
-            if sends == MAX_SENDS {
-                return Err(failed(format!(
-                    "sent {MAX_SENDS} times without a reply, and the group is not on the tenant"
-                )));
-            }
-            sends += 1;
-            self.gate();
-            match self.client.create_group(name).send() {
-                Ok(group) => break (group.id, Outcome::Created),
-                Err(Error::Conflict { .. }) => match self.find_group(name, Instant::now())? {
-                    Some(id) => break (id, Outcome::Exists),
-                    None => return Err(failed("409 on create, but no group has this name")),
-                },
-                Err(e) if uncertain(&e) => {
-                    found = self
-                        .find_group(name, Instant::now())?
-                        .map(|id| (id, Outcome::Settled));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        };
+        let (id, outcome) = self.ensure_created(
+            "group",
+            self.group_id(name),
+            settle_first,
+            |since| self.find_group(name, since),
+            || self.client.create_group(name).send().map(|group| group.id),
+        )?;
         self.learn_group(name, &id);
         Ok(Done {
             outcome,

@@ -486,6 +486,9 @@ struct Loader {
     seen_emails: HashMap<String, Origin>,
     /// Group key -> index in state.groups.
     group_index: HashMap<String, usize>,
+    /// (group index, member email key) already added: a group of 10,000 members is checked in
+    /// constant time per member, not by a scan.
+    group_members: std::collections::HashSet<(usize, String)>,
 }
 
 impl Loader {
@@ -748,9 +751,8 @@ impl Loader {
     }
 
     fn add_member(&mut self, group: usize, email: String, origin: Origin) {
-        let members = &mut self.state.groups[group].members;
-        if !members.iter().any(|(e, _)| *e == email) {
-            members.push((email, origin));
+        if self.group_members.insert((group, email.clone())) {
+            self.state.groups[group].members.push((email, origin));
         }
     }
 
