@@ -26,7 +26,8 @@ const MAX_SENDS: usize = 3;
 pub struct ApplyOptions {
     /// Operations in flight at once (default 4; at least 1).
     pub concurrency: usize,
-    /// Requests per second at most, over all workers (default: no limit).
+    /// Requests per second at most, over all workers (default, and any value that is not
+    /// positive and finite: no limit).
     pub rate: Option<f64>,
     /// The results file: one JSON line per operation (what, outcome, id or error).
     pub results: Option<PathBuf>,
@@ -1122,7 +1123,10 @@ pub fn apply(
     }
     let runner = Runner {
         client,
-        rate: options.rate.map(RateLimit::new),
+        rate: options
+            .rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .map(RateLimit::new),
         users: RwLock::new(users),
         groups: RwLock::new(groups),
         user_lookup: Lookup::default(),
@@ -1239,7 +1243,9 @@ pub fn apply(
         return Err(e);
     }
     let failed_count = failures.load(Ordering::SeqCst);
-    let not_run = n - done_before - attempted.load(Ordering::Relaxed);
+    let not_run = n
+        .saturating_sub(done_before)
+        .saturating_sub(attempted.load(Ordering::Relaxed));
     let report = ApplyReport {
         total: n,
         done_before,

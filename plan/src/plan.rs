@@ -395,7 +395,7 @@ pub struct Plan {
 /// once as [`PlanError::Invalid`], with their file and line.
 ///
 /// The client should allow large replies: a 100,000-user tenant's `get_users` reply is larger
-/// than the SDK's default limit (see [`client_builder`](crate::client_builder)).
+/// than the SDK's default limit (see [`tune_client`](crate::tune_client)).
 pub fn plan(
     client: &Client,
     state: &DesiredState,
