@@ -36,6 +36,7 @@
 mod auth;
 mod client;
 mod composite;
+mod config;
 mod env;
 mod error;
 pub mod models;
@@ -49,6 +50,7 @@ pub use auth::{Authenticate, Grant, Tokens};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_API_URL,
 };
+pub use config::{Config, DEFAULT_PROFILE, Profile, ProfileSource, remove_token, store_token};
 pub use error::Error;
 pub use operations::OPERATIONS;
 pub use request::{Body, Method, Request};
