@@ -89,6 +89,20 @@ impl Profile {
         builder
     }
 
+    /// The settings that are set, as (key, value).
+    fn entries(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("cluster", &self.cluster),
+            ("user_api_url", &self.user_api_url),
+            ("tenant", &self.tenant),
+            ("token", &self.token),
+            ("client_id", &self.client_id),
+            ("client_secret", &self.client_secret),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+    }
+
     /// Each setting of `over` that is set replaces this one's.
     fn overlay(&mut self, over: Profile) {
         let pick = |a: &mut Option<String>, b: Option<String>| {
@@ -284,31 +298,60 @@ impl ClientBuilder {
     }
 }
 
-/// Stores `token` as the `token` of `profile` in the TOML configuration file at `path`,
-/// creating the file (and its directory) or the profile when missing. Other lines, comments
-/// included, stay as they are. The file is replaced atomically (a temporary file in the same
-/// directory, then a rename) and is readable by its owner only (mode 0600 on unix).
+/// Stores `token` as the `token` of `profile` in the TOML configuration file at `path` (see
+/// [`store_profile`]). Nothing is written when the profile already holds that token.
+///
+/// # Errors
+///
+/// As [`store_profile`].
+pub fn store_token(path: impl AsRef<Path>, profile: &str, token: &str) -> Result<(), Error> {
+    let settings = Profile {
+        token: Some(token.to_string()),
+        ..Profile::default()
+    };
+    store_profile(path, profile, &settings)
+}
+
+/// Stores each setting of `settings` that is set in `[profiles.NAME]` of the TOML
+/// configuration file at `path`, creating the file (and its directory) or the profile when
+/// missing; the profile's other keys and the rest of the file, comments included, stay as they
+/// are. The file is replaced atomically (a temporary file in the same directory, then a
+/// rename) and is readable by its owner only (mode 0600 on unix). Nothing is written when the
+/// profile already holds these values.
 ///
 /// # Errors
 ///
 /// [`Error::InvalidInput`] naming the file: it cannot be read or written, is not a
-/// configuration file, or the edit did not give the token (a layout this editor does not
-/// know: edit it by hand).
-pub fn store_token(path: impl AsRef<Path>, profile: &str, token: &str) -> Result<(), Error> {
+/// configuration file, or the edit did not give the values (a layout this editor does not
+/// know: edit it by hand); or naming the setting that is malformed (a token with spaces).
+pub fn store_profile(path: impl AsRef<Path>, name: &str, settings: &Profile) -> Result<(), Error> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    crate::client::check_setting("token", token, true)?;
+    if let Some(t) = &settings.token {
+        crate::client::check_setting("token", t, true)?;
+    }
     let old = match fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(Error::invalid(shown, format!("cannot read: {e}"))),
     };
-    let new = set_token(&old, profile, token);
+    let wanted = |p: &Profile| {
+        let mut merged = p.clone();
+        merged.overlay(settings.clone());
+        merged == *p
+    };
+    if !old.is_empty() && Config::parse(path, &old)?.profile(name).is_some_and(wanted) {
+        return Ok(());
+    }
+    let mut new = old;
+    for (key, value) in settings.entries() {
+        new = set_key(&new, name, key, value);
+    }
     let check = Config::parse(path, &new)?;
-    if check.profile(profile).and_then(|p| p.token.as_deref()) != Some(token) {
+    if !check.profile(name).is_some_and(wanted) {
         return Err(Error::invalid(
             shown,
-            format!("cannot update profile `{profile}` in this layout: edit it by hand"),
+            format!("cannot update profile `{name}` in this layout: edit it by hand"),
         ));
     }
     write_private(path, new.as_bytes())
@@ -669,14 +712,14 @@ fn quote(s: &str) -> String {
     out
 }
 
-/// The text with `token` set in `[profiles.PROFILE]`: its `token` line replaced, else a line
-/// added after the header, else a new section appended.
-fn set_token(text: &str, profile: &str, token: &str) -> String {
-    let line = format!("token = {}\n", quote(token));
+/// The text with `key` set in `[profiles.PROFILE]`: its line replaced, else a line added after
+/// the header, else a new section appended.
+fn set_key(text: &str, profile: &str, key: &str, value: &str) -> String {
+    let line = format!("{key} = {}\n", quote(value));
     let mut out = String::with_capacity(text.len() + line.len() + 32);
     match find_section(text, profile) {
         Some(section) => {
-            let at = find_key(text, &section, "token");
+            let at = find_key(text, &section, key);
             let (cut_from, cut_to) = match &at {
                 Some(span) => (span.start, span.end),
                 None => (section.start, section.start),
@@ -696,7 +739,7 @@ fn set_token(text: &str, profile: &str, token: &str) -> String {
             if !out.is_empty() {
                 out.push('\n');
             }
-            let key = if profile
+            let name = if profile
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
             {
@@ -704,7 +747,7 @@ fn set_token(text: &str, profile: &str, token: &str) -> String {
             } else {
                 quote(profile)
             };
-            out.push_str(&format!("[profiles.{key}]\n"));
+            out.push_str(&format!("[profiles.{name}]\n"));
             out.push_str(&line);
         }
     }
@@ -938,6 +981,31 @@ client_id = "tool"
         let c = Config::load(&cfg).unwrap();
         assert_eq!(c.profile("prod").unwrap().token, None);
         assert_eq!(c.profile("prod").unwrap().tenant.as_deref(), Some("acme"));
+        // The same token again writes nothing (the file keeps its looser mode).
+        let loose = write(&dir, "loose.toml", "[profiles.a]\ntoken = \"a-SEKRIT\"\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&loose, fs::Permissions::from_mode(0o644)).unwrap();
+            store_token(&loose, "a", "a-SEKRIT").unwrap();
+            let mode = fs::metadata(&loose).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644);
+        }
+        // Several keys at once.
+        let mut settings = Profile::default();
+        settings.cluster = Some("https://c.example.com".into());
+        settings.tenant = Some("t".into());
+        store_profile(&loose, "a", &settings).unwrap();
+        let c = Config::load(&loose).unwrap();
+        let a = c.profile("a").unwrap();
+        assert_eq!(
+            (
+                a.cluster.as_deref(),
+                a.tenant.as_deref(),
+                a.token.as_deref()
+            ),
+            (Some("https://c.example.com"), Some("t"), Some("a-SEKRIT"))
+        );
         // Bad tokens are refused before anything is written.
         assert!(store_token(&cfg, "prod", "a b").is_err());
         #[cfg(unix)]

@@ -50,7 +50,9 @@ pub use auth::{Authenticate, Grant, Tokens};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_API_URL,
 };
-pub use config::{Config, DEFAULT_PROFILE, Profile, ProfileSource, remove_token, store_token};
+pub use config::{
+    Config, DEFAULT_PROFILE, Profile, ProfileSource, remove_token, store_profile, store_token,
+};
 pub use error::Error;
 pub use operations::OPERATIONS;
 pub use request::{Body, Method, Request};
