@@ -35,10 +35,12 @@ pub struct Run {
 /// Marks a value left out of what is shown.
 const REDACTED: &str = "<redacted>";
 
-/// Whether a field name holds a secret (its value is never shown): tokens, secrets, passwords.
+/// Whether a field name holds a secret (its value is never shown): tokens, secrets, passwords,
+/// but not their expiry dates (`access_token_expires`).
 pub fn is_secret(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n.contains("token") || n.contains("secret") || n.contains("password")
+    (n.contains("token") || n.contains("secret") || n.contains("password"))
+        && !n.ends_with("_expires")
 }
 
 impl Run {
