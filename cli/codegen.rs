@@ -138,6 +138,21 @@ pub fn generate(src: &str) -> Result<String, String> {
     out.push_str("    ]\n}\n\n");
 
     out.push_str(
+        "/// Whether the endpoint subcommand `name` needs a token (`auth` of the table).\n",
+    );
+    out.push_str("pub(crate) fn needs_token(name: &str) -> bool {\n    !matches!(name, ");
+    let optional: Vec<String> = endpoints
+        .iter()
+        .filter(|ep| ep.auth.as_deref() == Some("optional"))
+        .map(|ep| format!("{:?}", kebab(&ep.name)))
+        .collect();
+    if optional.is_empty() {
+        out.push_str("\"\"");
+    } else {
+        out.push_str(&optional.join(" | "));
+    }
+    out.push_str(")\n}\n\n");
+    out.push_str(
         "/// Runs the endpoint subcommand `name` with its matches: builds the SDK call, then shows\n\
          /// the request (dry run) or sends it and prints the reply.\n",
     );

@@ -103,6 +103,16 @@ impl Profile {
         .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
     }
 
+    /// The settings of the `SQUIRRO_*` variables (each one that is set; empty counts as not
+    /// set), as [`ClientBuilder::from_profile`] lays them over a profile.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the variable that is not UTF-8 or malformed.
+    pub fn from_env() -> Result<Profile, Error> {
+        env_profile(&|k| std::env::var_os(k))
+    }
+
     /// Each setting of `over` that is set replaces this one's.
     fn overlay(&mut self, over: Profile) {
         let pick = |a: &mut Option<String>, b: Option<String>| {
@@ -992,9 +1002,11 @@ client_id = "tool"
             assert_eq!(mode, 0o644);
         }
         // Several keys at once.
-        let mut settings = Profile::default();
-        settings.cluster = Some("https://c.example.com".into());
-        settings.tenant = Some("t".into());
+        let settings = Profile {
+            cluster: Some("https://c.example.com".into()),
+            tenant: Some("t".into()),
+            ..Profile::default()
+        };
         store_profile(&loose, "a", &settings).unwrap();
         let c = Config::load(&loose).unwrap();
         let a = c.profile("a").unwrap();

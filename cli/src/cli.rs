@@ -71,6 +71,14 @@ fn global_args() -> Vec<Arg> {
         ),
         text("timeout", "timeout", "SECONDS", "The timeout of one attempt [default: 55]")
             .value_parser(value_parser!(f64)),
+        text(
+            "retries",
+            "retries",
+            "N",
+            "Retry a failed attempt at most N times (connection failures; 429, 502-504; \
+             reads of safe requests) [default: 9, with backoff]",
+        )
+        .value_parser(value_parser!(u32)),
         Arg::new("output")
             .long("output")
             .short('o')

@@ -25,6 +25,7 @@ pub fn dispatch(root: &ArgMatches) -> Result<(), Failure> {
         "resolve-workspace" => {
             no_dry_run(name, &run)?;
             let client = creds::client(m)?;
+            require_token(&client)?;
             let identifier = crate::args::text(m, "identifier")?;
             let domain = client.resolve_workspace(&identifier)?;
             run.write(Data::One(json!({ "domain": domain })))
@@ -37,7 +38,9 @@ pub fn dispatch(root: &ArgMatches) -> Result<(), Failure> {
                 m,
                 &format!("Remove user {user} from workspace {workspace} and its groups?"),
             )?;
-            creds::client(m)?.delete_workspace_user(&workspace, &user)?;
+            let client = creds::client(m)?;
+            require_token(&client)?;
+            client.delete_workspace_user(&workspace, &user)?;
             Ok(())
         }
         _ => {
@@ -45,6 +48,9 @@ pub fn dispatch(root: &ArgMatches) -> Result<(), Failure> {
                 confirm(m, &format!("Run {name} {}?", positionals(m).join(" ")))?;
             }
             let client = creds::client(m)?;
+            if endpoints::needs_token(name) && !run.dry_run() {
+                require_token(&client)?;
+            }
             endpoints::run(&client, name, m, &mut run)
         }
     }
@@ -217,8 +223,9 @@ fn profile_name(m: &ArgMatches) -> Result<String, Failure> {
 
 fn login(m: &ArgMatches, run: &mut Run) -> Result<(), Failure> {
     let username = crate::args::text(m, "username")?;
-    let (builder, _) = creds::builder(m)?;
-    let client = builder.build()?;
+    let path = config_path()?;
+    let name = profile_name(m)?;
+    let client = creds::login_builder(m, &path, &name)?.build()?;
     if run.dry_run() {
         let request = client
             .authenticate(Grant::password(username, ""))
@@ -295,15 +302,20 @@ fn logout(m: &ArgMatches) -> Result<(), Failure> {
     Ok(())
 }
 
+/// A clear message, before the SDK would stop at the missing tenant a token brings.
+fn require_token(client: &squirro_user_api::Client) -> Result<String, Failure> {
+    client.tokens().refresh_token.ok_or_else(|| {
+        Failure::new(
+            failure::AUTH,
+            "no token: pass --token, set SQUIRRO_TOKEN, or run `squirro-user login`",
+        )
+    })
+}
+
 fn whoami(m: &ArgMatches, run: &mut Run) -> Result<(), Failure> {
     let (builder, source) = creds::builder(m)?;
     let client = builder.build()?;
-    let Some(token) = client.tokens().refresh_token else {
-        return Err(Failure::new(
-            failure::AUTH,
-            "no token: pass --token, set SQUIRRO_TOKEN, or run `squirro-user login`",
-        ));
-    };
+    let token = require_token(&client)?;
     let session = client.authenticate(Grant::refresh_token(token)).send()?;
     let mut me = json!({
         "user_id": session.user_id,

@@ -3,13 +3,30 @@
 
 use crate::failure::Failure;
 use clap::ArgMatches;
-use squirro_user_api::{Client, ClientBuilder, ProfileSource};
+use squirro_user_api::{Client, ClientBuilder, Config, Profile, ProfileSource, RetryPolicy};
+use std::path::Path;
 use std::time::Duration;
 
 /// The builder the flags, the environment and the profile describe, and where the profile was.
 pub fn builder(m: &ArgMatches) -> Result<(ClientBuilder, ProfileSource), Failure> {
     let profile = m.get_one::<String>("profile").map(String::as_str);
-    let (mut b, source) = ClientBuilder::from_profile_with_source(profile)?;
+    let (b, source) = ClientBuilder::from_profile_with_source(profile)?;
+    with_flags(b, m).map(|b| (b, source))
+}
+
+/// The builder of `login`, whose profile may not exist yet: the profile when the
+/// configuration file has it, else the `SQUIRRO_*` variables alone; the flags over both.
+pub fn login_builder(m: &ArgMatches, path: &Path, profile: &str) -> Result<ClientBuilder, Failure> {
+    let known = path.exists() && Config::load(path)?.profile(profile).is_some();
+    let b = if known {
+        ClientBuilder::from_config_file(path, Some(profile))?
+    } else {
+        Profile::from_env()?.apply(Client::builder())
+    };
+    with_flags(b, m)
+}
+
+fn with_flags(mut b: ClientBuilder, m: &ArgMatches) -> Result<ClientBuilder, Failure> {
     if let Some(v) = m.get_one::<String>("cluster") {
         b = b.cluster(v);
     }
@@ -33,7 +50,15 @@ pub fn builder(m: &ArgMatches) -> Result<(ClientBuilder, ProfileSource), Failure
             })?;
         b = b.timeout(d);
     }
-    Ok((b, source))
+    if let Some(n) = m.get_one::<u32>("retries") {
+        b = b.retry(
+            RetryPolicy::default()
+                .max_attempts(n.saturating_add(1))
+                .connect_retries(*n)
+                .read_retries(*n),
+        );
+    }
+    Ok(b)
 }
 
 /// The client; a refresh token that came from a TOML profile is written back there when the
