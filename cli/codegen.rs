@@ -216,6 +216,10 @@ fn arg(out: &mut String, p: &Param) -> Result<(), String> {
         let _ = write!(a, ".long({:?})", kebab(&p.name));
     }
     let flag_bool = matches!(k, Kind::Bool) && p.default.is_some();
+    if !flag_bool {
+        // Identifiers are URL-safe base64 and may start with `-`.
+        a.push_str(".allow_hyphen_values(true)");
+    }
     match k {
         Kind::Text => {
             if !p.is_positional() {

@@ -93,7 +93,7 @@ fn global_args() -> Vec<Arg> {
             .global(true)
             .value_delimiter(',')
             .action(ArgAction::Append)
-            .help("Only these fields of each object, in this order")
+            .help("Only these fields of each object, in this order; a.b is field b of a (of each element of a list a)")
             .help_heading("Output"),
         Arg::new("dry_run")
             .long("dry-run")
@@ -160,13 +160,14 @@ fn hand_written() -> Vec<Command> {
                 Arg::new("identifier")
                     .value_name("DOMAIN_OR_TITLE")
                     .required(true)
+                    .allow_hyphen_values(true)
                     .help("A workspace's domain, or its title (case-insensitive)"),
             ),
         confirmable(
             Command::new("delete-workspace-user")
                 .about("Remove a user from each of its groups in a workspace, then from the workspace")
-                .arg(Arg::new("workspace_domain").value_name("WORKSPACE_DOMAIN").required(true).help("Domain of the workspace"))
-                .arg(Arg::new("user_id").value_name("USER_ID").required(true).help("Identifier of the user")),
+                .arg(Arg::new("workspace_domain").value_name("WORKSPACE_DOMAIN").required(true).allow_hyphen_values(true).help("Domain of the workspace"))
+                .arg(Arg::new("user_id").value_name("USER_ID").required(true).allow_hyphen_values(true).help("Identifier of the user")),
         ),
         Command::new("completion")
             .about("Print a shell completion script")

@@ -81,7 +81,7 @@ fn project(data: Data, fields: &[String]) -> Result<Data, Failure> {
     let keep = |v: &Value| -> Value {
         let mut m = Map::new();
         for f in fields {
-            m.insert(f.clone(), v.get(f).cloned().unwrap_or(Value::Null));
+            m.insert(f.clone(), path(v, f));
         }
         Value::Object(m)
     };
@@ -90,7 +90,8 @@ fn project(data: Data, fields: &[String]) -> Result<Data, Failure> {
             return Ok(());
         }
         for f in fields {
-            if !items.iter().any(|v| v.get(f).is_some()) {
+            let first = f.split('.').next().unwrap_or(f);
+            if !items.iter().any(|v| v.get(first).is_some()) {
                 let known: Vec<&str> = items[0]
                     .as_object()
                     .map(|o| o.keys().map(String::as_str).collect())
@@ -116,14 +117,35 @@ fn project(data: Data, fields: &[String]) -> Result<Data, Failure> {
     })
 }
 
-/// A cell: text as is, null empty, a list of scalars comma-joined, anything else as JSON.
-fn cell(v: &Value) -> String {
+/// The value at a dotted path (`groups.id`): a list on the way gives the list of its
+/// elements' values. Missing is null.
+fn path(v: &Value, dotted: &str) -> Value {
+    let mut current = v.clone();
+    for key in dotted.split('.') {
+        current = match current {
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| i.get(key).cloned().unwrap_or(Value::Null))
+                    .collect(),
+            ),
+            other => other.get(key).cloned().unwrap_or(Value::Null),
+        };
+    }
+    current
+}
+
+/// A cell: text as is, null empty, a list of scalars joined with `sep`, anything else as
+/// JSON.
+fn cell(v: &Value, sep: &str) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
-        Value::Array(items) if items.iter().all(is_scalar) => {
-            items.iter().map(cell).collect::<Vec<_>>().join(",")
-        }
+        Value::Array(items) if items.iter().all(is_scalar) => items
+            .iter()
+            .map(|i| cell(i, sep))
+            .collect::<Vec<_>>()
+            .join(sep),
         other => other.to_string(),
     }
 }
@@ -160,11 +182,16 @@ fn rows(
     fields: Option<&[String]>,
 ) -> Result<(), Failure> {
     let cols = columns(items, fields);
+    // In text, a list's values are fields of their own (for `xargs`); in a table, one cell.
+    let sep = if format == Format::Text { "\t" } else { "," };
     let cells: Vec<Vec<String>> = items
         .iter()
         .map(|item| {
             cols.iter()
-                .map(|c| clean(&cell(item.get(c).unwrap_or(&Value::Null))))
+                .map(|c| {
+                    let v = cell(item.get(c).unwrap_or(&Value::Null), sep);
+                    v.split('\t').map(clean).collect::<Vec<_>>().join("\t")
+                })
                 .collect()
         })
         .collect();
@@ -190,14 +217,14 @@ fn rows(
 
 fn key_value_table(out: &mut impl Write, v: &Value) -> Result<(), Failure> {
     let Some(o) = v.as_object() else {
-        return writeln!(out, "{}", cell(v)).map_err(Failure::io);
+        return writeln!(out, "{}", cell(v, ",")).map_err(Failure::io);
     };
     let width = o.keys().map(|k| k.chars().count()).max().unwrap_or(0);
     for (k, v) in o {
         if v.is_null() {
             continue;
         }
-        writeln!(out, "{k:<width$}  {}", clean(&cell(v))).map_err(Failure::io)?;
+        writeln!(out, "{k:<width$}  {}", clean(&cell(v, ","))).map_err(Failure::io)?;
     }
     Ok(())
 }
@@ -254,6 +281,16 @@ mod tests {
         assert_eq!(
             show(Data::Many(items.clone()), Format::Jsonl, Some(&f)).unwrap(),
             "{\"email\":\"a@x\",\"id\":\"a\"}\n{\"email\":null,\"id\":\"bb\"}\n"
+        );
+        let nested = vec!["groups.id".to_string()];
+        let user = json!({"id": "u", "groups": [{"id": "g1"}, {"id": "g2"}]});
+        assert_eq!(
+            show(Data::One(user.clone()), Format::Text, Some(&nested)).unwrap(),
+            "g1\tg2\n"
+        );
+        assert_eq!(
+            show(Data::One(user), Format::Table, Some(&nested)).unwrap(),
+            "GROUPS.ID\ng1,g2\n"
         );
         let bad = vec!["nope".to_string()];
         let e = show(Data::Many(items), Format::Json, Some(&bad)).unwrap_err();

@@ -257,6 +257,9 @@ fn exit_status_by_failure_class_with_the_server_message_on_one_line() {
     env.server.clear_faults();
     // Real replies of the fake.
     assert_eq!(env.run(&["get-user-data", "no-such-user"]).code, 4);
+    // Ids are URL-safe base64: one may start with `-` and is still an id, not an option.
+    let out = env.run(&["get-user-data", "-no-such-user"]);
+    assert_eq!(out.code, 4, "{out:?}");
     let dup = env.run(&["add-user", "--email", "admin@acme.example"]);
     assert_eq!(dup.code, 5, "{dup:?}");
     assert!(dup.stderr.contains("already exists"), "{dup:?}");
