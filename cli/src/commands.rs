@@ -45,7 +45,10 @@ pub fn dispatch(root: &ArgMatches) -> Result<(), Failure> {
         }
         _ => {
             if name.starts_with("delete-") && !run.dry_run() {
-                confirm(m, &format!("Run {name} {}?", positionals(m).join(" ")))?;
+                confirm(
+                    m,
+                    &format!("Run {name} {}?", positionals(name, m).join(" ")),
+                )?;
             }
             let client = creds::client(m)?;
             if endpoints::needs_token(name) && !run.dry_run() {
@@ -91,22 +94,16 @@ fn no_dry_run(name: &str, run: &Run) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The positional values, for the confirmation question.
-fn positionals(m: &ArgMatches) -> Vec<String> {
-    m.ids()
-        .filter(|id| !matches!(id.as_str(), "yes"))
-        .filter_map(|id| m.get_raw(id.as_str()).map(|v| (id, v)))
-        .filter(|(id, _)| {
-            matches!(
-                m.value_source(id.as_str()),
-                Some(clap::parser::ValueSource::CommandLine)
-            )
-        })
-        .flat_map(|(_, v)| {
-            v.map(|s| s.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-        })
-        .take(4)
+/// The subcommand's positional values (never an option's: `--token` is one), for the
+/// confirmation question.
+fn positionals(name: &str, m: &ArgMatches) -> Vec<String> {
+    let cmd = cli::command();
+    let Some(sub) = cmd.find_subcommand(name) else {
+        return Vec::new();
+    };
+    sub.get_positionals()
+        .filter_map(|a| m.get_raw(a.get_id().as_str()))
+        .flat_map(|values| values.map(|v| v.to_string_lossy().into_owned()))
         .collect()
 }
 

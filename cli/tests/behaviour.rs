@@ -397,3 +397,56 @@ fn completions_man_page_and_the_fake_server() {
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.stdout.trim(), "[]");
 }
+
+/// Runs `squirro-user ARGS` on a pseudo-terminal (util-linux `script`), typing `answer`.
+#[cfg(target_os = "linux")]
+fn on_a_terminal(env: &Env, args: &str, answer: &str) -> Out {
+    let bin = env!("CARGO_BIN_EXE_squirro-user");
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &format!("{bin} {args}; echo exit=$?"), "/dev/null"]);
+    for (k, v) in env.cmd().get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (bsdutils) runs the command on a pseudo-terminal");
+    writeln!(child.stdin.take().unwrap(), "{answer}").unwrap();
+    Out::of(child.wait_with_output().unwrap())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn delete_asks_on_a_terminal_and_shows_no_secret() {
+    let env = Env::new("confirm");
+    let token = env.server.credentials().refresh_token.clone();
+    let group = env.run(&["create-group", "Doomed", "--fields", "id", "-o", "text"]);
+    let id = group.stdout.trim().to_string();
+    // "n": nothing deleted, usage status. The question shows the positional values only,
+    // never an option's (here the token).
+    let out = on_a_terminal(
+        &env,
+        &format!("delete-group {id} --token {token} --tenant acme"),
+        "n",
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("Run delete-group {id}? [y/N]")),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout.contains("not confirmed") && out.stdout.contains("exit=2"),
+        "{out:?}"
+    );
+    assert!(!out.stdout.contains(&token), "{out:?}");
+    assert_eq!(env.run(&["get-group", &id, "-o", "json"]).code, 0);
+    // "y": deleted.
+    let out = on_a_terminal(&env, &format!("delete-group {id}"), "y");
+    assert!(out.stdout.contains("exit=0"), "{out:?}");
+    assert_eq!(env.run(&["get-group", &id]).code, 4);
+}
