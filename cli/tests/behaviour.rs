@@ -450,3 +450,62 @@ fn delete_asks_on_a_terminal_and_shows_no_secret() {
     assert!(out.stdout.contains("exit=0"), "{out:?}");
     assert_eq!(env.run(&["get-group", &id]).code, 4);
 }
+
+#[test]
+fn json_values_inline_from_a_file_or_stdin() {
+    let env = Env::new("json-input");
+    let user = env.server.credentials().admin_user_id.clone();
+    let file = env.home.join("changes.json");
+    std::fs::write(&file, r#"{"team": "from-file"}"#).unwrap();
+    let arg = format!("@{}", file.display());
+    let out = env.run(&[
+        "update-user-data",
+        &user,
+        &arg,
+        "--fields",
+        "team",
+        "-o",
+        "text",
+    ]);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "from-file\n"),
+        "{out:?}"
+    );
+    let mut child = env
+        .cmd()
+        .args([
+            "update-user-data",
+            &user,
+            "-",
+            "--fields",
+            "team",
+            "-o",
+            "text",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    write!(child.stdin.take().unwrap(), r#"{{"team": "from-stdin"}}"#).unwrap();
+    let out = Out::of(child.wait_with_output().unwrap());
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "from-stdin\n"),
+        "{out:?}"
+    );
+    // Not JSON, a missing file: usage errors naming the parameter.
+    let out = env.run(&["update-user-data", &user, "{team: x}"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("changes: the argument is not JSON"),
+        "{out:?}"
+    );
+    let out = env.run(&["update-user-data", &user, "@/no/such/file.json"]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("cannot read /no/such/file.json"),
+        "{out:?}"
+    );
+}
