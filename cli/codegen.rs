@@ -249,8 +249,15 @@ fn arg(out: &mut String, p: &Param) -> Result<(), String> {
             if !p.is_positional() {
                 let _ = write!(a, ".value_name({:?})", p.name.to_uppercase());
             }
-            a.push_str(".value_delimiter(',').action(clap::ArgAction::Append)");
-            help.push_str(" (comma-separated; the flag may repeat)");
+            if p.is_positional() {
+                // One argument, split at commas: a positional that took several would swallow
+                // the arguments after it.
+                a.push_str(".value_delimiter(',').num_args(1).action(clap::ArgAction::Set)");
+                help.push_str(" (comma-separated)");
+            } else {
+                a.push_str(".value_delimiter(',').action(clap::ArgAction::Append)");
+                help.push_str(" (comma-separated; the flag may repeat)");
+            }
         }
         Kind::Json => {
             if !p.is_positional() {

@@ -509,3 +509,92 @@ fn json_values_inline_from_a_file_or_stdin() {
         "{out:?}"
     );
 }
+
+#[test]
+fn the_composite_commands() {
+    let env = Env::new("composites");
+    let ws = env.run(&[
+        "create-workspace",
+        "Workspace Five",
+        "--fields",
+        "domain",
+        "-o",
+        "text",
+    ]);
+    let domain = ws.stdout.trim().to_string();
+    assert_eq!(ws.code, 0, "{ws:?}");
+    // By title (any case) and by domain.
+    for identifier in ["workspace five", domain.as_str()] {
+        let out = env.run(&["resolve-workspace", identifier, "-o", "text"]);
+        assert_eq!(
+            (out.code, out.stdout.trim()),
+            (0, domain.as_str()),
+            "{out:?}"
+        );
+    }
+    let out = env.run(&["resolve-workspace", "Nowhere"]);
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(
+        out.stderr.contains("Workspace not found: Nowhere"),
+        "{out:?}"
+    );
+    // A user in the workspace and in one of its groups, then removed from both.
+    let added = env.run(&[
+        "add-workspace-users",
+        &domain,
+        "jo@example.com",
+        "user",
+        "--fields",
+        "user_id",
+        "-o",
+        "text",
+    ]);
+    assert_eq!(added.code, 0, "{added:?}");
+    let user = added.stdout.trim().to_string();
+    let group = env.run(&[
+        "--tenant",
+        &domain,
+        "create-group",
+        "G",
+        "--members",
+        &user,
+        "--fields",
+        "id",
+        "-o",
+        "text",
+    ]);
+    assert_eq!(group.code, 0, "{group:?}");
+    let members = |env: &Env| {
+        env.run(&[
+            "get-workspace-users",
+            &domain,
+            "--fields",
+            "id",
+            "-o",
+            "text",
+        ])
+        .stdout
+    };
+    assert!(members(&env).contains(&user));
+    let out = env.run(&["delete-workspace-user", &domain, &user]);
+    assert_eq!(out.code, 2, "no --yes off a terminal: {out:?}");
+    let out = env.run(&["delete-workspace-user", &domain, &user, "--yes"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!members(&env).contains(&user));
+    let g = env.run(&[
+        "--tenant",
+        &domain,
+        "get-group",
+        group.stdout.trim(),
+        "--fields",
+        "members",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(g.json()["members"], serde_json::json!([]), "{g:?}");
+    // Neither takes --dry-run (it would have to send the lookups).
+    assert_eq!(
+        env.run(&["resolve-workspace", &domain, "--dry-run"]).code,
+        2
+    );
+}
