@@ -253,22 +253,34 @@ fn arg(out: &mut String, p: &Param) -> Result<(), String> {
                 // One argument, split at commas: a positional that took several would swallow
                 // the arguments after it.
                 a.push_str(".value_delimiter(',').num_args(1).action(clap::ArgAction::Set)");
-                help.push_str(" (comma-separated)");
+                note(&mut help, "comma-separated");
             } else {
                 a.push_str(".value_delimiter(',').action(clap::ArgAction::Append)");
-                help.push_str(" (comma-separated; the flag may repeat)");
+                note(&mut help, "comma-separated; the flag may repeat");
             }
         }
         Kind::Json => {
             if !p.is_positional() {
                 a.push_str(".value_name(\"JSON\")");
             }
-            help.push_str(" (JSON inline, @FILE, or - for stdin)");
+            note(&mut help, "JSON inline, @FILE, or - for stdin");
         }
     }
     let _ = writeln!(a, ".help({help:?}))");
     out.push_str(&a);
     Ok(())
+}
+
+/// Adds `(what)` to a help sentence, before its final period.
+fn note(help: &mut String, what: &str) {
+    let period = help.ends_with('.');
+    if period {
+        help.pop();
+    }
+    help.push_str(&format!(" ({what})"));
+    if period {
+        help.push('.');
+    }
 }
 
 /// The expression giving a parameter's value from the matches, `Option` for non-positional.
