@@ -32,8 +32,6 @@ pub struct Run {
     pub fields: Option<Vec<String>>,
 }
 
-/// Marks a value left out of what is shown.
-
 /// Whether a field name holds a secret (its value is never shown): tokens, secrets, passwords,
 /// but not their expiry dates (`access_token_expires`).
 pub fn is_secret(name: &str) -> bool {
@@ -250,9 +248,4 @@ fn encode(s: &str) -> String {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 }
