@@ -1,6 +1,8 @@
 //! Typed replies. Every model keeps the fields it does not name in `extra`, so a reply with
-//! fields we do not model decodes and loses nothing; fields that are missing or `null` take
-//! their empty value.
+//! fields we do not model decodes and loses nothing. The fields the server always sends (ids,
+//! a workspace's domain) are plain `String`s and must be there: a reply without one is
+//! [`Error::Decode`](crate::Error::Decode) naming it. Optional and list fields that are missing
+//! or `null` take their empty value.
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -19,7 +21,10 @@ const fn wire_name(ident: &'static str) -> &'static str {
     }
 }
 
-/// How a named field decodes: missing or `null` is its empty value.
+/// How a named field decodes. A `String` is required (the models make non-optional only what
+/// the server always sends: ids, a workspace's domain): missing is serde's error naming the
+/// field, `null` a type error. An `Option` or a `Vec` takes its empty value when missing or
+/// `null`.
 trait Field<'de>: Sized {
     /// Decodes the value of the field from the map's next value.
     fn next<A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error>;
@@ -29,10 +34,10 @@ trait Field<'de>: Sized {
 
 impl<'de> Field<'de> for String {
     fn next<A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-        Ok(map.next_value::<Option<String>>()?.unwrap_or_default())
+        map.next_value()
     }
-    fn missing<E: de::Error>(_: &'static str) -> Result<Self, E> {
-        Ok(String::new())
+    fn missing<E: de::Error>(name: &'static str) -> Result<Self, E> {
+        Err(E::missing_field(name))
     }
 }
 
@@ -538,6 +543,44 @@ mod tests {
         let g: Grant = serde_json::from_str(r#"{"id":"g","type":"user","r#type":1}"#).unwrap();
         assert_eq!(g.r#type.as_deref(), Some("user"));
         assert_eq!(g.extra["r#type"], 1);
+    }
+
+    #[test]
+    fn required_fields_must_be_there() {
+        fn error<T: serde::de::DeserializeOwned + fmt::Debug>(body: &str) -> String {
+            serde_json::from_str::<T>(body).unwrap_err().to_string()
+        }
+        for e in [
+            error::<User>("{}"),
+            error::<User>(r#"{"email":"a@b","x":1}"#),
+            error::<Group>(r#"{"name":"g"}"#),
+            error::<Grant>(r#"{"type":"user"}"#),
+            error::<NewGrant>(r#"{"refresh_token":"t"}"#),
+            error::<WorkspaceUser>("{}"),
+            error::<UserList>(r#"{"users":[{"id":"a"},{"email":"b"}]}"#),
+            error::<Vec<Group>>(r#"[{"id":"g","members":[{"email":"b"}]}]"#),
+        ] {
+            assert!(e.starts_with("missing field `id`"), "{e}");
+        }
+        assert!(error::<ProjectMember>("{}").starts_with("missing field `member_id`"));
+        assert!(error::<SignupResult>("{}").starts_with("missing field `user_id`"));
+        assert!(error::<WorkspaceMembership>("{}").starts_with("missing field `user_id`"));
+        assert!(error::<Workspace>(r#"{"title":"t"}"#).starts_with("missing field `domain`"));
+        assert!(error::<WorkspaceList>(r#"[{"title":"t"}]"#).starts_with("missing field `domain`"));
+        // `null` is not an id either.
+        assert!(error::<User>(r#"{"id":null}"#).contains("invalid type: null"));
+        // Models with no required field still decode from `{}`.
+        assert!(
+            serde_json::from_str::<UserList>("{}")
+                .unwrap()
+                .users
+                .is_empty()
+        );
+        assert!(serde_json::from_str::<Session>("{}").unwrap().id.is_none());
+        assert!(serde_json::from_str::<SessionInfo>("{}").is_ok());
+        assert!(serde_json::from_str::<Authentication>("{}").is_ok());
+        assert!(serde_json::from_str::<PasswordPolicy>("{}").is_ok());
+        assert!(serde_json::from_str::<MsExchangeToken>("{}").is_ok());
     }
 
     #[test]
