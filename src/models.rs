@@ -52,10 +52,54 @@ impl<'de, T: Deserialize<'de>> Field<'de> for Option<T> {
 
 impl<'de, T: Deserialize<'de>> Field<'de> for Vec<T> {
     fn next<A: MapAccess<'de>>(map: &mut A) -> Result<Self, A::Error> {
-        Ok(map.next_value::<Option<Vec<T>>>()?.unwrap_or_default())
+        map.next_value_seed(List(PhantomData))
     }
     fn missing<E: de::Error>(_: &'static str) -> Result<Self, E> {
         Ok(Vec::new())
+    }
+}
+
+/// A list field: `null` is empty, and the list grows by a quarter of its length at a time
+/// (serde's `Vec` doubles), so a big list of models holds at most a quarter more than it needs
+/// while it is decoded and after.
+struct List<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for List<T> {
+    type Value = Vec<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for List<T> {
+    type Value = Vec<T>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
+        Ok(Vec::new())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Vec<T>, D::Error> {
+        d.deserialize_seq(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let mut list = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            if list.len() == list.capacity() {
+                // One element first (most lists in replies are short: a role's permissions),
+                // then a quarter more, at least 4.
+                let more = match list.len() {
+                    0 => 1,
+                    n => (n / 4).max(4),
+                };
+                list.reserve_exact(more);
+            }
+            list.push(item);
+        }
+        Ok(list)
     }
 }
 
@@ -453,13 +497,9 @@ impl<'de> Deserialize<'de> for WorkspaceList {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a list of workspaces or an object with `workspaces`")
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<WorkspaceList, A::Error> {
-                let mut workspaces = Vec::new();
-                while let Some(w) = seq.next_element()? {
-                    workspaces.push(w);
-                }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<WorkspaceList, A::Error> {
                 Ok(WorkspaceList {
-                    workspaces,
+                    workspaces: List(PhantomData).visit_seq(seq)?,
                     extra: Map::new(),
                 })
             }
