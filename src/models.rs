@@ -161,6 +161,39 @@ impl<'de, K> Visitor<'de> for KeySeed<K> {
     }
 }
 
+/// The fields of an object its model does not name, gathered (on the stack when they are few)
+/// so that `extra` is built at its exact size: an `IndexMap` grown one insert at a time holds
+/// up to twice the entries it needs, at 112 bytes an entry.
+#[derive(Default)]
+struct Extras {
+    inline: [Option<(String, Value)>; 8],
+    len: usize,
+    more: Vec<(String, Value)>,
+}
+
+impl Extras {
+    fn push(&mut self, name: String, value: Value) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = Some((name, value)),
+            None => self.more.push((name, value)),
+        }
+        self.len += 1;
+    }
+
+    /// The map, in the order the fields came; a name that came twice keeps its first place
+    /// and its last value.
+    fn into_map(self) -> Map<String, Value> {
+        if self.len == 0 {
+            return Map::new();
+        }
+        let mut map = Map::with_capacity(self.len);
+        for (name, value) in self.inline.into_iter().flatten().chain(self.more) {
+            map.insert(name, value);
+        }
+        map
+    }
+}
+
 /// Implements [`FromMap`] for a struct of named fields (each a [`Field`]) and `extra`.
 macro_rules! from_map {
     ($name:ident { $( $field:ident : $ty:ty ),* $(,)? }) => {
@@ -179,7 +212,7 @@ macro_rules! from_map {
                     None
                 }
                 $( let mut $field: Option<$ty> = None; )*
-                let mut extra = Map::new();
+                let mut extra = Extras::default();
                 while let Some(key) = map.next_key_seed(KeySeed(tag))? {
                     match key {
                         $( Key::Known(Tag::$field) => {
@@ -191,8 +224,7 @@ macro_rules! from_map {
                             $field = Some(<$ty as Field>::next(&mut map)?);
                         } )*
                         Key::Other(name) => {
-                            let value: Value = map.next_value()?;
-                            extra.insert(name, value);
+                            extra.push(name, map.next_value()?);
                         }
                     }
                 }
@@ -201,7 +233,7 @@ macro_rules! from_map {
                         Some(v) => v,
                         None => <$ty as Field>::missing(const { wire_name(stringify!($field)) })?,
                     }, )*
-                    extra,
+                    extra: extra.into_map(),
                 })
             }
         }
@@ -634,6 +666,24 @@ mod tests {
         assert!(e.to_string().contains("expected struct User"), "{e}");
         assert!(serde_json::from_str::<User>(r#"{"role_permissions":"admin"}"#).is_err());
         assert!(serde_json::from_str::<UserList>(r#"{"users":[{"id":5}]}"#).is_err());
+    }
+
+    #[test]
+    fn many_unknown_fields_keep_their_order() {
+        // More than `Extras` keeps inline, with a name twice across the two parts.
+        let mut body = String::from(r#"{"id":"u""#);
+        for i in 0..20 {
+            body.push_str(&format!(r#","f{i}":{i}"#));
+        }
+        body.push_str(r#","f3":"again"}"#);
+        let u: User = serde_json::from_str(&body).unwrap();
+        let keys: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+        assert_eq!(
+            u.extra.keys().collect::<Vec<_>>(),
+            keys.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(u.extra["f3"], "again");
+        assert_eq!(u.extra["f19"], 19);
     }
 
     #[test]

@@ -61,9 +61,19 @@ fn unknown_fields_are_kept_in_a_big_list() {
         .decode::<UserList>()
         .expect("decodes");
     assert_eq!(list.users.len(), 2_000);
-    let last = &list.users[1_999];
-    assert_eq!(last.full_name.as_deref(), Some("User 001999"));
-    let keys: Vec<_> = last.extra.keys().collect();
-    assert_eq!(keys, ["department", "favourite_colour", "employee_no"]);
-    assert_eq!(last.extra["employee_no"], 1_999);
+    // User i has [3, 1, 5, 0, 4, 2][i % 6] custom values (see the fixture).
+    let five = &list.users[1_994];
+    assert_eq!(five.full_name.as_deref(), Some("User 001994"));
+    let keys: Vec<_> = five.extra.keys().collect();
+    let all = [
+        "department",
+        "favourite_colour",
+        "employee_no",
+        "office",
+        "start_date",
+    ];
+    assert_eq!(keys, all);
+    assert_eq!(five.extra["employee_no"], 4711);
+    assert_eq!(list.users[1_995].extra.len(), 0);
+    assert_eq!(list.users[1_999].extra.len(), 1);
 }

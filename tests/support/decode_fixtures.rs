@@ -97,8 +97,9 @@ fn id(out: &mut String, salt: char, i: usize) {
     let _ = write!(out, "{salt}{i:09}-WhgSBGW0WL8");
 }
 
-/// A user as `get_user_data` and group listings write it; with `custom`, three custom values
-/// set with `update_user_data` (unknown fields the models keep in `extra`).
+/// A user as `get_user_data` and group listings write it; with `custom`, from none to five
+/// custom values set with `update_user_data` (unknown fields the models keep in `extra`),
+/// three on average.
 fn user(out: &mut String, i: usize, custom: bool) {
     out.push_str(r#"{"email":"user"#);
     let _ = write!(
@@ -110,10 +111,19 @@ fn user(out: &mut String, i: usize, custom: bool) {
         r#"","role":"user","role_permissions":["user"],"tenant":"lW8-FnZlQYWBimxFknYitw""#,
     );
     if custom {
-        let _ = write!(
-            out,
-            r#","department":"Sales","favourite_colour":"teal","employee_no":{i}"#
-        );
+        let values = [
+            r#""department":"Sales""#,
+            r#""favourite_colour":"teal""#,
+            r#""employee_no":4711"#,
+            r#""office":"Zurich""#,
+            r#""start_date":"2024-03-01""#,
+        ];
+        // 3, 1, 5, 0, 4, 2, 3, 1, ...
+        let n = [3, 1, 5, 0, 4, 2][i % 6];
+        for value in &values[..n] {
+            out.push(',');
+            out.push_str(value);
+        }
     }
     out.push('}');
 }
