@@ -5,6 +5,8 @@
 //! ```text
 //! cargo bench --bench decode_memory             # prints a table, under a minute once built
 //! cargo bench --bench decode_memory -- users    # the rows whose label has "users"
+//! # one decoder only, 300 times, for a profiler (the first row asked for, then exits):
+//! DECODE_BENCH_ONLY=sdk perf record target/release/deps/decode_memory-* get_users
 //! ```
 //!
 //! Peak memory is what decoding allocates above the reply it reads (counted by a global
@@ -122,6 +124,15 @@ fn measure<M: DeserializeOwned, P: DeserializeOwned>(
 ) -> Row {
     let bytes = body.len();
     let reply = Reply::from_parts(operation, 200, body);
+    if let Ok(only) = std::env::var("DECODE_BENCH_ONLY") {
+        for _ in 0..300 {
+            match only.as_str() {
+                "sdk" => drop(black_box(serde_json::from_slice::<M>(reply.body()).ok())),
+                _ => drop(black_box(serde_json::from_slice::<P>(reply.body()).ok())),
+            }
+        }
+        std::process::exit(0);
+    }
     let (sdk_peak, decoded) = peak_of(|| reply.decode::<M>().expect("the SDK decodes"));
     drop(decoded);
     let (plain_peak, decoded) =
