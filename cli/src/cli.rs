@@ -227,9 +227,10 @@ struct Stderr;
 
 impl log::Log for Stderr {
     fn enabled(&self, m: &log::Metadata<'_>) -> bool {
-        // ureq logs full URLs (with a query that may hold the client secret) at trace.
+        // ureq's debug and trace lines show full URLs, with a query that may hold the client
+        // secret (get-user-grants): only its warnings and errors pass.
         m.level() <= log::max_level()
-            && !(m.target().starts_with("ureq") && m.level() == log::Level::Trace)
+            && !(m.target().starts_with("ureq") && m.level() > log::Level::Info)
     }
     fn log(&self, r: &log::Record<'_>) {
         if self.enabled(r.metadata()) {

@@ -626,3 +626,31 @@ fn signup_on_a_cluster_without_users() {
     assert!(out.stdout.contains("newco"), "{out:?}");
     assert!(!out.stdout.contains("pw-SEKRIT-2"), "{out:?}");
 }
+
+#[test]
+fn verbose_logs_show_no_secret() {
+    let env = Env::new("verbose");
+    let c = env.server.credentials();
+    for v in ["-v", "-vv"] {
+        let out = Out::of(
+            env.cmd()
+                .env("SQUIRRO_CLIENT_ID", &c.client_id)
+                .env("SQUIRRO_CLIENT_SECRET", &c.client_secret)
+                .args([v, "get-user-grants", &c.admin_user_id, "--output", "json"])
+                .output()
+                .expect("run squirro-user"),
+        );
+        assert_eq!(out.code, 0, "{out:?}");
+        assert!(
+            out.stderr.contains("GET"),
+            "the exchange is logged: {out:?}"
+        );
+        for secret in [&c.client_secret, &c.refresh_token] {
+            assert!(
+                !out.stderr.contains(secret.as_str()),
+                "{v}: a secret in {}",
+                out.stderr
+            );
+        }
+    }
+}
