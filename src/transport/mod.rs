@@ -1,16 +1,19 @@
 //! Sending: one ureq `Agent` (keep-alive pool), the retry loop, redirects, the reply size
 //! limit, and one debug log line per HTTP exchange. By concern: [`retry`] (the policy and its
 //! waits), [`reply`] (a reply and its decoding), [`redirect`] (which redirects are followed,
-//! and with what), [`resolver`] (no lookup thread for pooled connections).
+//! and with what), [`resolver`] (no lookup thread for pooled connections), [`steady`] (no
+//! `setsockopt` per call for a timeout that moved by microseconds).
 
 mod redirect;
 mod reply;
 mod resolver;
 mod retry;
+mod steady;
 
 pub use reply::Reply;
 pub(crate) use resolver::PoolFriendlyResolver;
 pub use retry::{DEFAULT_DEADLINE, RetryPolicy};
+pub(crate) use steady::SteadyConnector;
 
 use crate::Error;
 use crate::request::{Body, Method, Request};
@@ -237,15 +240,17 @@ impl Transport {
         limit: Option<Duration>,
         extra_headers: &[(String, String)],
     ) -> Result<http::Response<ureq::Body>, Attempt> {
+        use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+        // Typed names and a static value: nothing to parse or copy for the fixed headers.
         let mut builder = http::Request::builder()
             .method(req.method.as_str())
             .uri(url)
-            .header("Accept", "application/json");
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(token) = bearer {
-            builder = builder.header("Authorization", format!("Bearer {token}"));
+            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
         }
         if let Some(ct) = req.body.content_type() {
-            builder = builder.header("Content-Type", ct);
+            builder = builder.header(CONTENT_TYPE, ct);
         }
         for (name, value) in extra_headers {
             builder = builder.header(name.as_str(), value.as_str());
