@@ -20,7 +20,7 @@
 //! - against nginx (`scripts/bench/nginx.conf.in`), whose `stub_status` counts connections:
 //!   `threads`: one client (and one bare agent) shared by each of `--threads` thread counts,
 //!   alternating rounds of `--calls` calls split over the threads; calls/s and new TCP
-//!   connections of each side; `idle-memory`: `--calls` clients (`--client sdk` or `ureq`)
+//!   connections of each side (`--pool N`: the SDK's `max_idle_connections`); `idle-memory`: `--calls` clients (`--client sdk` or `ureq`)
 //!   each left holding one idle pooled connection, the resident memory added per connection;
 //!   `users`: `get_users` of `--sizes` users, the SDK beside bare ureq + a plain serde struct,
 //!   whole call and decoding alone, microseconds per user.
@@ -43,7 +43,7 @@ use std::time::Instant;
 const USAGE: &str = "usage: side_by_side get|mix|first-call|pair|token|threads|idle-memory|users \
 --url CLUSTER --refresh-token TOKEN --user-id ID \
 [--client sdk|ureq|ureq-sdk-timeouts|ureq-sdk-timeouts-cached] [--calls N] [--rounds R] \
-[--threads 1,2,4,8,16] [--sizes 10,1000,10000]";
+[--threads 1,2,4,8,16] [--pool N] [--sizes 10,1000,10000]";
 
 /// The SDK's own `User-Agent`, for the bare loop run on its own (`get --client ureq`).
 const SDK_USER_AGENT: &str = concat!("squirro-user-api-rust/", env!("CARGO_PKG_VERSION"));
@@ -58,6 +58,7 @@ struct Options {
     rounds: usize,
     threads: Vec<usize>,
     sizes: Vec<usize>,
+    pool: Option<usize>,
 }
 
 fn list(v: &str, name: &str) -> Result<Vec<usize>, String> {
@@ -77,6 +78,7 @@ fn parse() -> Result<Options, String> {
         rounds: 15,
         threads: vec![1, 2, 4, 8, 16],
         sizes: vec![10, 1_000, 10_000],
+        pool: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -92,6 +94,7 @@ fn parse() -> Result<Options, String> {
             "--rounds" => o.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
             "--threads" => o.threads = list(&value()?, "--threads")?,
             "--sizes" => o.sizes = list(&value()?, "--sizes")?,
+            "--pool" => o.pool = Some(value()?.parse().map_err(|e| format!("--pool: {e}"))?),
             "-h" | "--help" => return Err(String::new()),
             m if !m.starts_with('-') && o.mode.is_empty() => o.mode = m.to_string(),
             _ => return Err(format!("unknown argument: {arg}")),
@@ -258,7 +261,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
             // `--client sdk-only` or `ureq-only`: one side alone (for a profile).
             let only = o.client.strip_suffix("-only");
             neutral::threads(
-                &t.url, &tenant, &token, uid, &head, &o.threads, o.rounds, o.calls, only,
+                &t.url, &tenant, &token, uid, &head, &o.threads, o.rounds, o.calls, only, o.pool,
             )?;
         }
         ("idle-memory", client) => {

@@ -78,15 +78,17 @@ pub fn threads(
     rounds: usize,
     calls: usize,
     only: Option<&str>,
+    pool: Option<usize>,
 ) -> Res<()> {
     let url = crate::common::user_url(cluster, tenant, uid);
     let sdk_side = only.is_none_or(|o| o == "sdk");
     let bare_side = only.is_none_or(|o| o == "ureq");
     for &n in counts {
-        let client = sdk_client(cluster)
-            .tenant(tenant)
-            .access_token(token)
-            .build()?;
+        let mut builder = sdk_client(cluster).tenant(tenant).access_token(token);
+        if let Some(p) = pool {
+            builder = builder.max_idle_connections(p);
+        }
+        let client = builder.build()?;
         let bare = Bare::new(url.clone(), token, bare_head);
         let sdk_call = || {
             if sdk_side {
@@ -121,6 +123,7 @@ pub fn threads(
             json!({
                 "mode": "threads",
                 "threads": n,
+                "sdk_max_idle_connections": pool,
                 "rounds": rounds,
                 "calls_per_round": calls,
                 "sdk_calls_per_s": median(&mut xs).round(),

@@ -207,7 +207,7 @@ impl Transport {
                 .and_then(|v| parse_retry_after(v, SystemTime::now()));
             let (parts, mut body) = resp.into_parts();
             let max_reply_bytes = out.options.max_reply_bytes.unwrap_or(self.max_reply_bytes);
-            return match body.with_config().limit(max_reply_bytes).read_to_vec() {
+            return match read_body(&mut body, max_reply_bytes) {
                 Ok(body) => Ok(Reply {
                     operation: req.operation,
                     status,
@@ -288,6 +288,22 @@ impl Transport {
             None => self.agent.run(r),
         }
     }
+}
+
+/// Reads a reply body to the end, at most `limit` bytes, into a buffer sized from the
+/// `Content-Length` (within the limit): a large list is read without growing and copying the
+/// buffer again and again, a small reply with one allocation.
+fn read_body(body: &mut ureq::Body, limit: u64) -> Result<Vec<u8>, ureq::Error> {
+    use std::io::Read;
+    let expected = body.content_length().map_or(0, |n| n.min(limit));
+    // At most `limit` (10 MiB by default), which the server could make us hold anyway.
+    let mut buf = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    body.with_config()
+        .limit(limit)
+        .reader()
+        .read_to_end(&mut buf)
+        .map_err(ureq::Error::from)?;
+    Ok(buf)
 }
 
 enum Attempt {
