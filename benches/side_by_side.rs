@@ -23,7 +23,8 @@
 //!   connections of each side (`--pool N`: the SDK's `max_idle_connections`); `idle-memory`: `--calls` clients (`--client sdk` or `ureq`)
 //!   each left holding one idle pooled connection, the resident memory added per connection;
 //!   `users`: `get_users` of `--sizes` users, the SDK beside bare ureq + a plain serde struct,
-//!   whole call and decoding alone, microseconds per user.
+//!   whole call and decoding alone, microseconds per user (`--io-buffer BYTES`: the SDK's
+//!   `io_buffer_bytes`).
 //!
 //! The server is one the script started (`--url` and the seeded credentials, or the variables
 //! `SQUIRRO_BENCH_URL`, `SQUIRRO_BENCH_REFRESH_TOKEN`, `SQUIRRO_BENCH_USER_ID`): this binary
@@ -43,7 +44,7 @@ use std::time::Instant;
 const USAGE: &str = "usage: side_by_side get|mix|first-call|pair|token|threads|idle-memory|users \
 --url CLUSTER --refresh-token TOKEN --user-id ID \
 [--client sdk|ureq|ureq-sdk-timeouts|ureq-sdk-timeouts-cached] [--calls N] [--rounds R] \
-[--threads 1,2,4,8,16] [--pool N] [--sizes 10,1000,10000]";
+[--threads 1,2,4,8,16] [--pool N] [--sizes 10,1000,10000] [--io-buffer BYTES]";
 
 /// The SDK's own `User-Agent`, for the bare loop run on its own (`get --client ureq`).
 const SDK_USER_AGENT: &str = concat!("squirro-user-api-rust/", env!("CARGO_PKG_VERSION"));
@@ -59,6 +60,7 @@ struct Options {
     threads: Vec<usize>,
     sizes: Vec<usize>,
     pool: Option<usize>,
+    io_buffer: Option<usize>,
 }
 
 fn list(v: &str, name: &str) -> Result<Vec<usize>, String> {
@@ -79,6 +81,7 @@ fn parse() -> Result<Options, String> {
         threads: vec![1, 2, 4, 8, 16],
         sizes: vec![10, 1_000, 10_000],
         pool: None,
+        io_buffer: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -94,6 +97,9 @@ fn parse() -> Result<Options, String> {
             "--rounds" => o.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
             "--threads" => o.threads = list(&value()?, "--threads")?,
             "--sizes" => o.sizes = list(&value()?, "--sizes")?,
+            "--io-buffer" => {
+                o.io_buffer = Some(value()?.parse().map_err(|e| format!("--io-buffer: {e}"))?)
+            }
             "--pool" => o.pool = Some(value()?.parse().map_err(|e| format!("--pool: {e}"))?),
             "-h" | "--help" => return Err(String::new()),
             m if !m.starts_with('-') && o.mode.is_empty() => o.mode = m.to_string(),
@@ -270,7 +276,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
         }
         ("users", _) => {
             let (_, token) = sdk_login(&t)?;
-            neutral::users(&t.url, &token, &o.sizes, o.rounds)?;
+            neutral::users(&t.url, &token, &o.sizes, o.rounds, o.io_buffer)?;
         }
         (mode, client) => return Err(format!("no mode {mode} with --client {client}").into()),
     }

@@ -234,6 +234,9 @@ done
 
 say "get_users of $user_sizes users: $user_rounds alternating rounds"
 "${client[@]}" "$rs" users "${target[@]}" --sizes "$user_sizes" --rounds "$user_rounds" >"$out/users.jsonl"
+# The largest list again with the SDK's buffers at ureq's 128 KiB: do lean buffers slow it?
+"${client[@]}" "$rs" users "${target[@]}" --sizes "${user_sizes##*,}" --rounds "$user_rounds" \
+    --io-buffer 131072 >"$out/users-io128k.jsonl"
 for n in ${user_sizes//,/ }; do
     n_calls=$((20000 / n > 9 ? 20000 / n : 9))
     "${client[@]}" "$py" "$here/python_client.py" users "$ng_url" "$ng_refresh" "$ng_user" "$n_calls" "$n" \

@@ -252,13 +252,21 @@ fn per_run(rounds: usize, calls: usize, f: &mut dyn FnMut()) -> Vec<f64> {
 /// `get_users` of tenant `n{size}` (nginx serves `size` users): the SDK's whole call beside a
 /// bare ureq GET decoded into [`PlainList`], and decoding alone (the SDK's `UserList` beside
 /// `PlainList`, from the same bytes); alternating rounds, microseconds per user.
-pub fn users(cluster: &str, token: &str, sizes: &[usize], rounds: usize) -> Res<()> {
+/// `io_buffer`: the SDK's `io_buffer_bytes` (its default when `None`).
+pub fn users(
+    cluster: &str,
+    token: &str,
+    sizes: &[usize],
+    rounds: usize,
+    io_buffer: Option<usize>,
+) -> Res<()> {
     for &size in sizes {
         let tenant = format!("n{size}");
-        let client = sdk_client(cluster)
-            .tenant(&tenant)
-            .access_token(token)
-            .build()?;
+        let mut builder = sdk_client(cluster).tenant(&tenant).access_token(token);
+        if let Some(n) = io_buffer {
+            builder = builder.io_buffer_bytes(n);
+        }
+        let client = builder.build()?;
         let bare = Bare::with(
             format!("{cluster}/api/user/v0/{tenant}/users"),
             token,
@@ -317,6 +325,7 @@ pub fn users(cluster: &str, token: &str, sizes: &[usize], rounds: usize) -> Res<
             json!({
                 "mode": "users",
                 "users": size,
+                "sdk_io_buffer_bytes": io_buffer,
                 "bytes": body.len(),
                 "rounds": rounds,
                 "calls_per_round": calls,

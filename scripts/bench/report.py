@@ -211,6 +211,20 @@ def main():
             )
         p("")
 
+    big = load_lines(out, "users-io128k.jsonl")
+    summary["users_io128k"] = big
+    if big and users:
+        b = big[-1]
+        same = [r for r in users if r["users"] == b["users"]]
+        if same:
+            p(
+                f"The {b['users']:,}-user list with the SDK's buffers at ureq's 128 KiB instead of the default 16 KiB "
+                f"(same run, {b['rounds']} rounds): {b['sdk_us_per_user']:.3f} us per user "
+                f"(SDK / bare+serde {b['sdk_over_ureq_serde']:.3f}), against {same[0]['sdk_us_per_user']:.3f} "
+                f"({same[0]['sdk_over_ureq_serde']:.3f}) with 16 KiB."
+            )
+            p("")
+
     p("### The SDK beside the official Python client (SquirroClient 3.17.3)")
     p("")
     p("`get_user_data` against nginx; the mix against the crate's fake (it keeps state).")

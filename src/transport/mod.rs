@@ -182,7 +182,10 @@ impl Transport {
                 .map(|e| e.saturating_duration_since(Instant::now()));
             let mut resp = self.exchange(req, &url, bearer, limit, &out.options.headers)?;
             let status = resp.status().as_u16();
-            let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
+            let location = resp
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok());
             if let Some((next, trusted)) = location
                 .filter(|_| hops < MAX_REDIRECTS)
                 .and_then(|l| redirect(status, req.method, &req.body, &url, l))
@@ -202,7 +205,7 @@ impl Transport {
             }
             let retry_after = resp
                 .headers()
-                .get("retry-after")
+                .get(http::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, SystemTime::now()));
             let (parts, mut body) = resp.into_parts();
