@@ -27,9 +27,6 @@ use squirro_user_api::{
 };
 use squirro_user_api_fake::FakeServer;
 
-/// The project the group joins on the fake server (any id works there).
-const FAKE_PROJECT_ID: &str = "2sic33jZTi-ifflvQAVcfw";
-
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,10 +76,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             .refresh_token(&creds.refresh_token)
             .build()?;
         step("fake server", fake.url());
+        // The fake knows the projects it was seeded with (any other id is a 404 there).
+        let project_id = fake.projects().first().map(|p| p.id.clone());
         Target {
             client,
             write: true,
-            project_id: Some(FAKE_PROJECT_ID.to_owned()),
+            project_id,
             tag: None,
             _fake: Some(fake),
         }

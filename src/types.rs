@@ -175,6 +175,23 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
+    const EPOCH: Timestamp = Timestamp {
+        year: 1970,
+        month: 1,
+        day: 1,
+        hour: 0,
+        minute: 0,
+        second: 0,
+    };
+    const LAST: Timestamp = Timestamp {
+        year: 9999,
+        month: 12,
+        day: 31,
+        hour: 23,
+        minute: 59,
+        second: 59,
+    };
+
     /// A checked date and time; an impossible one (month 13, February 30th, hour 24) is an
     /// [`Error::InvalidInput`].
     pub fn new(
@@ -224,8 +241,9 @@ impl Timestamp {
         let days = (secs / 86_400) as i64;
         let rem = secs % 86_400;
         let (y, m, d) = civil_from_days(days);
+        let y = i32::try_from(y).map_err(|_| Error::invalid("date", "after the year 9999"))?;
         Timestamp::new(
-            y as i32,
+            y,
             m,
             d,
             (rem / 3600) as u8,
@@ -234,21 +252,36 @@ impl Timestamp {
         )
     }
 
-    /// Now, in UTC.
+    /// Now, in UTC (1970-01-01T00:00:00 on a machine whose clock is set before 1970, and
+    /// 9999-12-31T23:59:59 on one set after 9999).
     pub fn now() -> Self {
-        Timestamp::from_system_time(SystemTime::now())
-            .expect("the clock is after 1970 and before 10000")
+        let now = SystemTime::now();
+        Timestamp::from_system_time(now).unwrap_or(if now < UNIX_EPOCH {
+            Timestamp::EPOCH
+        } else {
+            Timestamp::LAST
+        })
     }
 
     /// This time plus a duration (whole seconds).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the result is after the year 9999.
     pub fn plus(self, d: Duration) -> Result<Self, Error> {
         let days = days_from_civil(self.year as i64, self.month, self.day);
         let secs =
             days * 86_400 + self.hour as i64 * 3600 + self.minute as i64 * 60 + self.second as i64;
-        let total = secs
-            .checked_add(d.as_secs() as i64)
-            .ok_or_else(|| Error::invalid("date", "overflow"))?;
-        Timestamp::from_system_time(UNIX_EPOCH + Duration::from_secs(total.max(0) as u64))
+        let too_late = || Error::invalid("date", "after the year 9999");
+        let total = i64::try_from(d.as_secs())
+            .ok()
+            .and_then(|d| secs.checked_add(d))
+            .and_then(|t| u64::try_from(t.max(0)).ok())
+            .ok_or_else(too_late)?;
+        let at = UNIX_EPOCH
+            .checked_add(Duration::from_secs(total))
+            .ok_or_else(too_late)?;
+        Timestamp::from_system_time(at)
     }
 }
 
@@ -353,6 +386,21 @@ impl serde::Serialize for Timestamp {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn huge_durations_and_times_are_errors_not_panics_or_wraps() {
+        let t = Timestamp::new(2014, 1, 9, 8, 40, 0).unwrap();
+        for d in [
+            Duration::MAX,
+            Duration::from_secs(u64::MAX / 2),
+            Duration::from_secs(1 << 40),
+        ] {
+            assert!(t.plus(d).is_err(), "{d:?}");
+        }
+        let far = UNIX_EPOCH + Duration::from_secs((1u64 << 32) * 366 * 86_400);
+        assert!(Timestamp::from_system_time(far).is_err());
+        assert!(Timestamp::now().plus(Duration::ZERO).is_ok());
+    }
+
     use super::*;
 
     #[test]

@@ -423,7 +423,8 @@ mod areas {
         let admin = &f.admin;
         let jane = f.add_user(cov, "jane@example.com", "jane-pw-0001");
         let john = f.add_user(cov, "john@example.com", "john-pw-0001");
-        let project = "2sic33jZTi-ifflvQAVcfw";
+        // Projects are declared on the fake: use a seeded one (any other id is a 404).
+        let project = f.server.projects()[0].id.as_str();
 
         // create_group with a member, then get_groups lists it.
         let group = ok!(cov, admin.create_group("Team East").members([&jane]));
@@ -580,7 +581,16 @@ mod areas {
     }
 
     pub fn signup(cov: &Coverage) {
+        // With workspaces (the fake's default, as a current cluster), signup fails once the
+        // cluster has a user, and the fake is seeded with one.
         let f = Fixture::new();
+        let anonymous = Client::builder().cluster(f.server.url()).build().unwrap();
+        let closed = anonymous.signup("founder@newco.example", "founder-pw-1");
+        let e = closed.send().unwrap_err();
+        assert!(matches!(e, Error::Authorization { status: 403, .. }), "{e}");
+
+        // Without workspaces (legacy multi-tenancy), signup creates a tenant for the user.
+        let f = Fixture::on(FakeServer::builder().workspaces(false).start().unwrap());
         // No tenant, no token: signup needs neither.
         let anonymous = Client::builder().cluster(f.server.url()).build().unwrap();
         let signup = anonymous

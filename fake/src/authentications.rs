@@ -10,10 +10,6 @@ fn check(st: &State, actor: &Actor, tenant: &str, user_id: &str) -> Result<(), A
     acting_on(st, actor, tenant, user_id, "manage the authentications")
 }
 
-fn key(user_id: &str, service: &str) -> (String, String) {
-    (user_id.to_owned(), service.to_owned())
-}
-
 /// `GET /{v}/{tenant}/authentications/{service}/{user_id}`.
 pub(crate) fn get(
     st: &mut State,
@@ -24,8 +20,7 @@ pub(crate) fn get(
 ) -> Outcome {
     check(st, actor, tenant, user_id)?;
     let auth = st
-        .authentications
-        .get(&key(user_id, service))
+        .authentication(user_id, service)
         .ok_or_else(|| ApiError::not_found(format!("no {service} authentication for {user_id}")))?;
     Ok(Reply::ok(auth.to_json()))
 }
@@ -68,19 +63,15 @@ pub(crate) fn put(
         access_secret_expires: date("access_secret_expires")?,
     };
     let taken = st
-        .authentications
-        .iter()
-        .any(|((u, s), a)| s == service && u != user_id && a.service_user == service_user);
+        .user_by_service_user(service, service_user)
+        .is_some_and(|other| other != user_id);
     if taken {
         return Err(ApiError::conflict(format!(
             "{service} user {service_user} is already linked to another user"
         )));
     }
     let body = auth.to_json();
-    let created = st
-        .authentications
-        .insert(key(user_id, service), auth)
-        .is_none();
+    let created = st.put_authentication(user_id, service, auth);
     Ok(if created {
         Reply::created(body)
     } else {
@@ -97,11 +88,12 @@ pub(crate) fn delete(
     user_id: &str,
 ) -> Outcome {
     check(st, actor, tenant, user_id)?;
-    match st.authentications.remove(&key(user_id, service)) {
-        Some(_) => Ok(Reply::no_content()),
-        None => Err(ApiError::not_found(format!(
+    if st.remove_authentication(user_id, service) {
+        Ok(Reply::no_content())
+    } else {
+        Err(ApiError::not_found(format!(
             "no {service} authentication for {user_id}"
-        ))),
+        )))
     }
 }
 

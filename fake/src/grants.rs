@@ -62,17 +62,11 @@ pub(crate) fn list(
         input.query.get("client_id"),
         input.query.get("client_secret"),
     )?;
-    let mut grants: Vec<&Grant> = st
-        .grants
-        .values()
-        .filter(|g| g.user_id == user_id)
+    let grants: Vec<Value> = st
+        .user_grants(user_id)
+        .into_iter()
+        .map(State::grant_json)
         .collect();
-    grants.sort_by(|a, b| {
-        a.created_at
-            .cmp(&b.created_at)
-            .then_with(|| a.id.cmp(&b.id))
-    });
-    let grants: Vec<Value> = grants.into_iter().map(State::grant_json).collect();
     Ok(Reply::ok(json!({ "grants": grants })))
 }
 

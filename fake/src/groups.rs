@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use super::access::{enter, require_admin, target_user};
 use super::input::{Input, Pairs, id_list};
+use super::projects::project_of;
 use super::reply::{ApiError, Outcome, Reply};
-use super::state::{Actor, Group, MemberKind, ProjectMember, ProjectRole, State};
+use super::state::{Actor, Group, MemberKind, ProjectRole, State};
 
 /// A group of the tenant, or a 404.
 fn group_in<'a>(st: &'a State, tenant: &str, group_id: &str) -> Result<&'a Group, ApiError> {
@@ -36,9 +37,9 @@ fn check_name_free(
     name: &str,
     except: Option<&str>,
 ) -> Result<(), ApiError> {
-    let taken = st.groups.values().any(|g| {
-        g.tenant == tenant && g.name.eq_ignore_ascii_case(name) && Some(g.id.as_str()) != except
-    });
+    let taken = st
+        .group_by_name(tenant, name)
+        .is_some_and(|g| Some(g.id.as_str()) != except);
     if taken {
         Err(ApiError::conflict(format!(
             "a group named {name:?} already exists"
@@ -65,9 +66,8 @@ fn members_field(st: &State, tenant: &str, form: &Pairs) -> Result<Option<Vec<St
 /// `GET /{v}/{tenant}/groups`: a list of groups with their members, oldest first.
 pub(crate) fn list(st: &mut State, actor: &Actor, tenant: &str) -> Outcome {
     enter(st, actor, tenant)?;
-    let mut groups: Vec<&Group> = st.groups.values().filter(|g| g.tenant == tenant).collect();
-    groups.sort_by_key(|g| g.seq);
-    let groups: Vec<Value> = groups
+    let groups: Vec<Value> = st
+        .tenant_groups(tenant)
         .into_iter()
         .map(|g| st.group_json(g, false))
         .collect();
@@ -118,42 +118,25 @@ pub(crate) fn update(
         Some(value) => Some(id_list("projects", &value)?),
         None => None,
     };
-    if let Some(projects) = &projects {
-        for project_id in projects {
-            if st
-                .projects
-                .get(project_id)
-                .is_some_and(|p| p.tenant != tenant)
-            {
-                return Err(ApiError::not_found(format!(
-                    "project not found: {project_id}"
-                )));
-            }
-        }
+    for project_id in projects.iter().flatten() {
+        project_of(st, tenant, project_id)?;
     }
     check_name_free(st, tenant, &name, Some(group_id))?;
 
-    if let Some(group) = st.groups.get_mut(group_id) {
-        group.name = name;
-        if let Some(members) = members {
-            group.members = members;
-        }
+    st.rename_group(group_id, name);
+    if let Some(members) = members {
+        st.set_group_members(group_id, members);
     }
     if let Some(projects) = projects {
-        let is_group = |m: &ProjectMember| m.kind == MemberKind::Group && m.id == group_id;
+        let key = (MemberKind::Group, group_id.to_owned());
         for (project_id, project) in st.projects.iter_mut().filter(|(_, p)| p.tenant == tenant) {
-            if !projects.contains(project_id) {
-                project.members.retain(|m| !is_group(m));
-            }
-        }
-        for project_id in projects {
-            let project = st.project_mut(tenant, &project_id);
-            if !project.members.iter().any(is_group) {
-                project.members.push(ProjectMember {
-                    kind: MemberKind::Group,
-                    id: group_id.to_owned(),
-                    role: ProjectRole::Member,
-                });
+            if projects.contains(project_id) {
+                // New ones get the role `member`, existing ones keep theirs.
+                if !project.members.contains(&key) {
+                    project.members.insert(key.clone(), ProjectRole::Member);
+                }
+            } else {
+                project.members.remove(&key);
             }
         }
     }
@@ -163,12 +146,7 @@ pub(crate) fn update(
 /// `DELETE /{v}/{tenant}/groups/{group_id}`, admins only; its project memberships go too. 204.
 pub(crate) fn delete(st: &mut State, actor: &Actor, tenant: &str, group_id: &str) -> Outcome {
     admin_on_group(st, actor, tenant, group_id, "delete groups")?;
-    st.groups.remove(group_id);
-    for project in st.projects.values_mut() {
-        project
-            .members
-            .retain(|m| !(m.kind == MemberKind::Group && m.id == group_id));
-    }
+    st.remove_group(group_id);
     Ok(Reply::no_content())
 }
 
@@ -185,11 +163,7 @@ pub(crate) fn add_member(
     let form = input.form()?;
     let user_id = form.required("user_id")?;
     target_user(st, tenant, user_id)?;
-    if let Some(group) = st.groups.get_mut(group_id) {
-        if !group.members.iter().any(|m| m == user_id) {
-            group.members.push(user_id.to_owned());
-        }
-    }
+    st.add_group_member(group_id, user_id);
     Ok(Reply::ok(st.user_json(&st.users[user_id], tenant)))
 }
 
@@ -203,13 +177,11 @@ pub(crate) fn remove_member(
     user_id: &str,
 ) -> Outcome {
     let group = admin_on_group(st, actor, tenant, group_id, "change group members")?;
-    if !group.members.iter().any(|m| m == user_id) {
+    if !group.has_member(user_id) {
         return Err(ApiError::not_found(format!(
             "user {user_id} is not a member of group {group_id}"
         )));
     }
-    if let Some(group) = st.groups.get_mut(group_id) {
-        group.members.retain(|m| m != user_id);
-    }
+    st.remove_group_member(group_id, user_id);
     Ok(Reply::no_content())
 }

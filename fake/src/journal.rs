@@ -1,6 +1,7 @@
 //! The journal of requests the server received, for tests to assert what a client sent.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Mutex, PoisonError};
 
@@ -69,39 +70,66 @@ impl JournalEntry {
     }
 }
 
-/// The journal: entries in the order their replies were made.
+/// The journal: the last `capacity` entries in the order their replies were made. When it is
+/// full, each new entry pushes out the oldest one (counted in `dropped`).
 #[derive(Debug)]
 pub(crate) struct Journal {
-    enabled: bool,
-    entries: Mutex<Vec<JournalEntry>>,
+    capacity: usize,
+    ring: Mutex<Ring>,
+}
+
+#[derive(Debug, Default)]
+struct Ring {
+    entries: VecDeque<JournalEntry>,
+    dropped: u64,
 }
 
 impl Journal {
-    pub(crate) fn new(enabled: bool) -> Journal {
+    /// A journal keeping the last `capacity` entries; `0` keeps none.
+    pub(crate) fn new(capacity: usize) -> Journal {
         Journal {
-            enabled,
-            entries: Mutex::new(Vec::new()),
+            capacity,
+            ring: Mutex::new(Ring::default()),
         }
     }
 
     pub(crate) fn enabled(&self) -> bool {
-        self.enabled
+        self.capacity > 0
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
     }
 
     pub(crate) fn push(&self, entry: JournalEntry) {
-        self.lock().push(entry);
+        if self.capacity == 0 {
+            return;
+        }
+        let mut ring = self.lock();
+        while ring.entries.len() >= self.capacity {
+            ring.entries.pop_front();
+            ring.dropped = ring.dropped.saturating_add(1);
+        }
+        ring.entries.push_back(entry);
     }
 
     pub(crate) fn entries(&self) -> Vec<JournalEntry> {
-        self.lock().clone()
+        self.lock().entries.iter().cloned().collect()
+    }
+
+    /// How many entries were pushed out by newer ones since the last `clear`.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.lock().dropped
     }
 
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        let mut ring = self.lock();
+        ring.entries.clear();
+        ring.dropped = 0;
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<JournalEntry>> {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.ring.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -16,8 +16,15 @@
 //!
 //! Tests can also make it fail on purpose ([`FakeServer::inject`] a [`Fault`]: a status, a
 //! delay, a dropped connection), let access tokens expire quickly
-//! ([`FakeServerBuilder::access_token_ttl`]) and read what clients sent
-//! ([`FakeServer::journal`]).
+//! ([`FakeServerBuilder::access_token_ttl`]), simulate a network round trip
+//! ([`FakeServerBuilder::latency`]) and read what clients sent ([`FakeServer::journal`], the
+//! last 10,000 requests).
+//!
+//! As a server it bounds what a client can hold: a request head must arrive within
+//! [`header_read_timeout`](FakeServerBuilder::header_read_timeout), a silent connection is
+//! closed after [`idle_timeout`](FakeServerBuilder::idle_timeout), a body over 1 MiB is a 413
+//! and a malformed one a 400. Its state is indexed (users by id and email, groups by id and
+//! name, memberships both ways), so a tenant of 100,000 users stays fast.
 //!
 //! # Example
 //!
@@ -51,8 +58,19 @@
 //!
 //! # What the fake decides where the real server is not documented
 //!
-//! - Projects are not created through the user API: a project exists once it has a member and
-//!   belongs to the tenant it was first used in.
+//! - Projects are not created through the user API: they are declared when the server is
+//!   built ([`FakeServerBuilder::project`]), each in a tenant. Every server starts with two in
+//!   tenant `acme` ([`SEEDED_PROJECTS`]; [`FakeServer::projects`] lists them). Any other
+//!   project id, or one of another tenant, is a 404 for `get_project_members`,
+//!   `add_project_member`, `update_project_member`, `delete_project_member` and
+//!   `update_group(projects=...)`.
+//! - The cluster has workspaces unless built with
+//!   [`workspaces(false)`](FakeServerBuilder::workspaces). With workspaces, `signup` creates
+//!   the first user of the cluster (an admin of `acme`) only while `acme` has no user: with the
+//!   seeded admin there it always fails, `403 {"error": "signup is closed: ..."}` (a valid
+//!   request the cluster refuses: neither a 400 nor a 409, as no input is wrong and nothing
+//!   conflicts with the email). Without workspaces, each signup creates a tenant named after
+//!   the email's domain, and the `/v2/workspaces` routes answer 404.
 //! - A login (password or `ext_id` grant) creates a grant of type `user`; sessions are grants, so
 //!   `delete_session` and `delete_grant` revoke the same thing, with its access tokens.
 //! - Passwords must have at least 8 characters (the password policy route says so).
@@ -73,6 +91,7 @@ mod ids;
 mod input;
 mod journal;
 mod listener;
+mod ordered;
 mod projects;
 mod reply;
 mod routes;
@@ -83,14 +102,12 @@ mod users;
 mod workspaces;
 
 use std::fmt;
-use std::future::IntoFuture;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use axum::Router;
 use tokio::sync::watch;
 
 pub use faults::Fault;
@@ -98,13 +115,18 @@ pub use journal::JournalEntry;
 
 use faults::Faults;
 use journal::Journal;
-use listener::{ConnInfo, FakeListener};
+use listener::Timeouts;
 use service::Shared;
 use state::State;
 
-/// How long requests still in flight may finish after shutdown starts; connections still open
-/// then are closed.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+/// How many requests the journal keeps by default (the last ones).
+pub const DEFAULT_JOURNAL_CAPACITY: usize = 10_000;
+
+/// The default [`FakeServerBuilder::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default [`FakeServerBuilder::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The credentials the server was seeded with.
 ///
@@ -143,6 +165,38 @@ impl fmt::Debug for FakeCredentials {
     }
 }
 
+/// A project the server knows (projects are not created through the user API: they are
+/// declared with [`FakeServerBuilder::project`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FakeProject {
+    /// The tenant (or workspace domain) the project belongs to.
+    pub tenant: String,
+    /// The project id, as used in `/projects/{project_id}/members`.
+    pub id: String,
+    /// Its name (for people: the user API does not show it).
+    pub name: String,
+}
+
+impl FakeProject {
+    fn new(tenant: &str, id: &str, name: &str) -> FakeProject {
+        FakeProject {
+            tenant: tenant.to_owned(),
+            id: id.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// The projects every server starts with, in tenant `acme`: `(id, name)`.
+pub const SEEDED_PROJECTS: [(&str, &str); 2] = [
+    ("2sic33jZTi-ifflvQAVcfw", "Sales"),
+    ("hQ4bVtq7Sxe1pN0fG3mKzA", "Support"),
+];
+
+/// The seeded tenant (see [`FakeCredentials::tenant`]).
+const SEEDED_TENANT: &str = "acme";
+
 /// Options for a [`FakeServer`], from [`FakeServer::builder`].
 ///
 /// ```
@@ -151,16 +205,27 @@ impl fmt::Debug for FakeCredentials {
 ///
 /// let server = FakeServer::builder()
 ///     .access_token_ttl(Duration::from_millis(200))
-///     .journal(false)
+///     .journal_capacity(100) // the last 100 requests
+///     .header_read_timeout(Duration::from_secs(5))
+///     .idle_timeout(Duration::from_secs(10))
+///     .latency(Duration::from_millis(5)) // as a remote cluster
+///     .workspaces(false) // legacy: signup creates a tenant
+///     .project("p-reports", "Reports") // besides the two seeded projects of acme
 ///     .start()?;
 /// assert!(server.url().starts_with("http://127.0.0.1:"));
+/// assert_eq!(server.projects().len(), 3);
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct FakeServerBuilder {
     addr: SocketAddr,
     access_token_ttl: Duration,
-    journal: bool,
+    journal_capacity: usize,
+    header_read_timeout: Duration,
+    idle_timeout: Duration,
+    workspaces: bool,
+    projects: Vec<FakeProject>,
+    latency: Duration,
 }
 
 impl Default for FakeServerBuilder {
@@ -168,7 +233,15 @@ impl Default for FakeServerBuilder {
         FakeServerBuilder {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             access_token_ttl: Duration::from_secs(3600),
-            journal: true,
+            journal_capacity: DEFAULT_JOURNAL_CAPACITY,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            workspaces: true,
+            latency: Duration::ZERO,
+            projects: SEEDED_PROJECTS
+                .iter()
+                .map(|(id, name)| FakeProject::new(SEEDED_TENANT, id, name))
+                .collect(),
         }
     }
 }
@@ -187,10 +260,86 @@ impl FakeServerBuilder {
         self
     }
 
-    /// Whether to keep the [journal](FakeServer::journal) of requests; default `true`. Turn it
-    /// off for long benchmarks, as it keeps every request in memory.
+    /// Whether to keep the [journal](FakeServer::journal) of requests; default `true`, with
+    /// the last [`DEFAULT_JOURNAL_CAPACITY`] requests. `journal(false)` is
+    /// `journal_capacity(0)`; `journal(true)` restores the default capacity.
     pub fn journal(mut self, enabled: bool) -> FakeServerBuilder {
-        self.journal = enabled;
+        self.journal_capacity = if enabled { DEFAULT_JOURNAL_CAPACITY } else { 0 };
+        self
+    }
+
+    /// How many requests the [journal](FakeServer::journal) keeps: the last `capacity` ones;
+    /// default [`DEFAULT_JOURNAL_CAPACITY`], `0` keeps none. When it is full, each new request
+    /// pushes out the oldest one ([`FakeServer::journal_dropped`] counts them), so memory stays
+    /// bounded however long the server runs: about 1 KiB per entry plus the request body (at
+    /// most 1 MiB each).
+    pub fn journal_capacity(mut self, capacity: usize) -> FakeServerBuilder {
+        self.journal_capacity = capacity;
+        self
+    }
+
+    /// How long a client may take to send the head of a request (request line and headers),
+    /// from its first byte; default 30 s. A connection that has not sent a whole head by then
+    /// is closed without a reply. [`Duration::MAX`] means no limit; zero is refused by
+    /// [`start`](FakeServerBuilder::start).
+    pub fn header_read_timeout(mut self, timeout: Duration) -> FakeServerBuilder {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long the server waits for a silent client; default 60 s. A keep-alive connection
+    /// with no request for that long is closed; so is one that stops sending in the middle of a
+    /// request head; a request body that stalls for that long is answered
+    /// `408 {"error": ...}` and its connection closed. The time a request spends in the
+    /// server (a [delay](Fault::delay), the [latency](FakeServerBuilder::latency)) does not
+    /// count. [`Duration::MAX`] means no limit; zero is refused by
+    /// [`start`](FakeServerBuilder::start).
+    pub fn idle_timeout(mut self, timeout: Duration) -> FakeServerBuilder {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Whether the cluster has workspaces; default `true`. It decides what `signup` does (see
+    /// the seed documentation of `UserApiMixin.signup`):
+    ///
+    /// - with workspaces (`/v2/workspaces` served): signup creates the first user of the
+    ///   cluster, an admin of the global tenant (`acme`), but only while that tenant has no
+    ///   user. As the server is seeded with an admin there, signup always fails: `403
+    ///   {"error": "signup is closed: ..."}` (the request is valid; the cluster refuses it).
+    /// - without (`false`, the legacy multi-tenancy): every signup creates a new tenant named
+    ///   after the email's domain (`founder@newco.example` gets `newco`, then `newco-2`, ...)
+    ///   with the new user as its admin; `/v2/workspaces` routes answer 404.
+    pub fn workspaces(mut self, enabled: bool) -> FakeServerBuilder {
+        self.workspaces = enabled;
+        self
+    }
+
+    /// Declares a project of the seeded tenant `acme`, besides the seeded ones
+    /// ([`SEEDED_PROJECTS`]: `2sic33jZTi-ifflvQAVcfw` "Sales" and `hQ4bVtq7Sxe1pN0fG3mKzA`
+    /// "Support"). An id declared again replaces the earlier declaration. Project member
+    /// routes, `update_group(projects=...)` and `include_projects` know only declared
+    /// projects: any other project id is a 404. [`FakeServer::projects`] lists them.
+    pub fn project(self, id: &str, name: &str) -> FakeServerBuilder {
+        self.project_in(SEEDED_TENANT, id, name)
+    }
+
+    /// Declares a project of another tenant, e.g. of a workspace the test will create (its
+    /// domain is its title as a slug: "Team Space" becomes `team-space`); the project is
+    /// reachable once the tenant exists.
+    pub fn project_in(mut self, tenant: &str, id: &str, name: &str) -> FakeServerBuilder {
+        self.projects.retain(|p| p.id != id);
+        self.projects.push(FakeProject::new(tenant, id, name));
+        self
+    }
+
+    /// A simulated network latency: every reply is held back this long after the request was
+    /// read and handled; default none. Only that request waits (the server sleeps on its
+    /// timer, holding no lock), so concurrent connections overlap their waits as against a
+    /// remote cluster: 8 connections at 5 ms each get about 8 times the calls per second of
+    /// one. It adds to any [delay fault](Fault::delay) and does not count toward the
+    /// [idle timeout](FakeServerBuilder::idle_timeout).
+    pub fn latency(mut self, latency: Duration) -> FakeServerBuilder {
+        self.latency = latency;
         self
     }
 
@@ -198,9 +347,34 @@ impl FakeServerBuilder {
     ///
     /// # Errors
     ///
-    /// When the address cannot be bound (e.g. it is in use) or the thread or its runtime cannot
-    /// be started.
+    /// `InvalidInput` for a zero timeout or a project with an empty id or tenant; otherwise when
+    /// the address
+    /// cannot be bound (e.g. it is in use) or the thread or its runtime cannot be started.
     pub fn start(self) -> io::Result<FakeServer> {
+        for (name, timeout) in [
+            ("header_read_timeout", self.header_read_timeout),
+            ("idle_timeout", self.idle_timeout),
+        ] {
+            if timeout.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("{name}: must be more than zero (Duration::MAX for no limit)"),
+                ));
+            }
+        }
+        if let Some(project) = self
+            .projects
+            .iter()
+            .find(|p| p.id.is_empty() || p.tenant.is_empty())
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "project: the id and the tenant must not be empty (id {:?}, tenant {:?})",
+                    project.id, project.tenant
+                ),
+            ));
+        }
         let std_listener = std::net::TcpListener::bind(self.addr)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
@@ -212,18 +386,28 @@ impl FakeServerBuilder {
             tokio::net::TcpListener::from_std(std_listener)?
         };
 
-        let (state, seed) = State::seeded(self.access_token_ttl);
+        let (mut state, seed) = State::seeded(self.access_token_ttl);
+        state.workspaces = self.workspaces;
+        for project in &self.projects {
+            state.declare_project(&project.tenant, &project.id);
+        }
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             faults: Faults::default(),
-            journal: Journal::new(self.journal),
+            journal: Journal::new(self.journal_capacity),
+            idle_timeout: finite(self.idle_timeout),
+            latency: self.latency,
         });
+        let timeouts = Timeouts {
+            header_read: finite(self.header_read_timeout),
+            idle: finite(self.idle_timeout),
+        };
         let (stop, stopped) = watch::channel(false);
         let thread = std::thread::Builder::new()
             .name(format!("squirro-fake-server-{}", addr.port()))
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || serve(runtime, listener, shared, stopped)
+                move || runtime.block_on(listener::serve(listener, shared, timeouts, stopped))
             })?;
 
         let url = format!("http://{addr}");
@@ -240,6 +424,8 @@ impl FakeServerBuilder {
                 client_id: seed.client_id,
                 client_secret: seed.client_secret,
             },
+            projects: self.projects,
+            workspaces: self.workspaces,
             shared,
             stop,
             thread: Some(thread),
@@ -247,35 +433,9 @@ impl FakeServerBuilder {
     }
 }
 
-/// The server thread: serves until told to stop, lets requests in flight finish for a short
-/// grace period, then drops the runtime, which closes whatever is still open.
-fn serve(
-    runtime: tokio::runtime::Runtime,
-    listener: tokio::net::TcpListener,
-    shared: Arc<Shared>,
-    stopped: watch::Receiver<bool>,
-) {
-    let mut graceful = stopped.clone();
-    let mut deadline = stopped;
-    runtime.block_on(async move {
-        let app = Router::new()
-            .fallback(service::handle)
-            .with_state(shared)
-            .into_make_service_with_connect_info::<ConnInfo>();
-        let server =
-            axum::serve(FakeListener::new(listener), app).with_graceful_shutdown(async move {
-                // An error means the handle is gone: stop as well.
-                let _ = graceful.wait_for(|stop| *stop).await;
-            });
-        let grace_over = async move {
-            let _ = deadline.wait_for(|stop| *stop).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        tokio::select! {
-            _ = server.into_future() => {}
-            () = grace_over => {}
-        }
-    });
+/// `None` for [`Duration::MAX`], the "no limit" of the builder.
+fn finite(duration: Duration) -> Option<Duration> {
+    (duration != Duration::MAX).then_some(duration)
 }
 
 /// A running fake user API; it stops when dropped or [shut down](FakeServer::shutdown).
@@ -286,6 +446,8 @@ pub struct FakeServer {
     user_api_url: String,
     addr: SocketAddr,
     credentials: FakeCredentials,
+    projects: Vec<FakeProject>,
+    workspaces: bool,
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
@@ -314,7 +476,8 @@ impl FakeServer {
         }
     }
 
-    /// Options for a server: address, access token lifetime, journal.
+    /// Options for a server: address, access token lifetime, journal, timeouts, mode, projects,
+    /// latency.
     pub fn builder() -> FakeServerBuilder {
         FakeServerBuilder::default()
     }
@@ -339,6 +502,25 @@ impl FakeServer {
         &self.credentials
     }
 
+    /// The projects the server knows: the [seeded ones](SEEDED_PROJECTS) and those declared
+    /// with [`FakeServerBuilder::project`], in that order.
+    ///
+    /// ```
+    /// use squirro_user_api_fake::FakeServer;
+    ///
+    /// let server = FakeServer::start();
+    /// let sales = &server.projects()[0];
+    /// assert_eq!((sales.tenant.as_str(), sales.id.as_str()), ("acme", "2sic33jZTi-ifflvQAVcfw"));
+    /// ```
+    pub fn projects(&self) -> &[FakeProject] {
+        &self.projects
+    }
+
+    /// Whether the cluster has workspaces (see [`FakeServerBuilder::workspaces`]).
+    pub fn has_workspaces(&self) -> bool {
+        self.workspaces
+    }
+
     /// Makes the next matching requests fail as the [`Fault`] says.
     pub fn inject(&self, fault: Fault) {
         self.shared.faults.push(fault);
@@ -349,13 +531,26 @@ impl FakeServer {
         self.shared.faults.clear();
     }
 
-    /// The requests received so far, in the order they were answered (empty when the journal
-    /// is [disabled](FakeServerBuilder::journal)).
+    /// The requests received so far, in the order they were answered: the last
+    /// [`journal_capacity`](FakeServerBuilder::journal_capacity) of them (10,000 by default;
+    /// older ones were pushed out, see [`journal_dropped`](FakeServer::journal_dropped)). Empty
+    /// when the journal is [disabled](FakeServerBuilder::journal).
     pub fn journal(&self) -> Vec<JournalEntry> {
         self.shared.journal.entries()
     }
 
-    /// Forgets the requests received so far.
+    /// How many requests were pushed out of the full journal by newer ones since it was last
+    /// [cleared](FakeServer::clear_journal) (0 while it has room).
+    pub fn journal_dropped(&self) -> u64 {
+        self.shared.journal.dropped()
+    }
+
+    /// The capacity of the journal (0 when it is disabled).
+    pub fn journal_capacity(&self) -> usize {
+        self.shared.journal.capacity()
+    }
+
+    /// Forgets the requests received so far (and resets [`journal_dropped`](FakeServer::journal_dropped)).
     pub fn clear_journal(&self) {
         self.shared.journal.clear();
     }

@@ -1,31 +1,32 @@
 //! Project memberships of users and groups, with permissions derived from the project role
-//! (and the server role). A project exists once it has had a member, and belongs to the tenant
-//! it was first used in; another tenant gets a 404 for it.
+//! (and the server role). Projects are declared when the server is built, each in a tenant; an
+//! unknown project, or one of another tenant, is a 404.
 
 use serde_json::{Value, json};
 
 use super::access::{enter, require_admin, target_user};
 use super::input::Input;
 use super::reply::{ApiError, Outcome, Reply};
-use super::state::{Actor, MemberKind, ProjectMember, ProjectRole, Role, State};
+use super::state::{Actor, MemberKey, MemberKind, Project, ProjectRole, Role, State};
 
-/// 404 when the project belongs to another tenant.
-fn check_project(st: &State, tenant: &str, project_id: &str) -> Result<(), ApiError> {
-    match st.projects.get(project_id) {
-        Some(project) if project.tenant != tenant => Err(ApiError::not_found(format!(
-            "project not found: {project_id}"
-        ))),
-        _ => Ok(()),
-    }
+/// The project of the tenant, or a 404.
+pub(crate) fn project_of<'a>(
+    st: &'a State,
+    tenant: &str,
+    project_id: &str,
+) -> Result<&'a Project, ApiError> {
+    st.project_in(tenant, project_id)
+        .ok_or_else(|| ApiError::not_found(format!("project not found: {project_id}")))
 }
 
 /// Managing members is for tenant admins and the project's own admins (403 otherwise).
 fn may_manage(st: &State, actor: &Actor, role: Role, project_id: &str) -> Result<(), ApiError> {
-    let project_admin = st.projects.get(project_id).is_some_and(|p| {
-        p.members.iter().any(|m| {
-            m.kind == MemberKind::User && m.id == actor.user_id && m.role == ProjectRole::Admin
-        })
-    });
+    let key = (MemberKind::User, actor.user_id.clone());
+    let project_admin = st
+        .projects
+        .get(project_id)
+        .and_then(|p| p.members.get(&key))
+        .is_some_and(|role| *role == ProjectRole::Admin);
     if project_admin {
         Ok(())
     } else {
@@ -45,26 +46,30 @@ fn parse_role(name: &str) -> Result<ProjectRole, ApiError> {
 /// `GET /{v}/{tenant}/projects/{project_id}/members`: `{"members": [...]}`.
 pub(crate) fn members(st: &mut State, actor: &Actor, tenant: &str, project_id: &str) -> Outcome {
     enter(st, actor, tenant)?;
-    check_project(st, tenant, project_id)?;
-    let members: Vec<Value> = st
-        .projects
-        .get(project_id)
-        .map(|p| {
-            p.members
-                .iter()
-                .map(|m| st.member_json(project_id, tenant, m))
-                .collect()
-        })
-        .unwrap_or_default();
+    let members: Vec<Value> = project_of(st, tenant, project_id)?
+        .members
+        .iter()
+        .map(|(key, role)| st.member_json(project_id, tenant, key, *role))
+        .collect();
     Ok(Reply::ok(json!({ "members": members })))
 }
 
 /// The checks of work on a project's members: the actor enters the tenant, the project is
-/// not another tenant's (404), and the actor may manage it (403).
+/// one of the tenant (404), and the actor may manage it (403).
 fn managing(st: &State, actor: &Actor, tenant: &str, project_id: &str) -> Result<(), ApiError> {
     let role = enter(st, actor, tenant)?;
-    check_project(st, tenant, project_id)?;
+    project_of(st, tenant, project_id)?;
     may_manage(st, actor, role, project_id)
+}
+
+/// The project of the tenant to change, once [`managing`] has found it.
+fn project_mut<'a>(
+    st: &'a mut State,
+    tenant: &str,
+    project_id: &str,
+) -> Result<&'a mut Project, ApiError> {
+    st.project_in_mut(tenant, project_id)
+        .ok_or_else(|| ApiError::not_found(format!("project not found: {project_id}")))
 }
 
 /// `POST /{v}/{tenant}/projects/{project_id}/members` (form `{user_id | group_id, role}`):
@@ -99,34 +104,22 @@ pub(crate) fn add_member(
             ));
         }
     };
-    let project = st.project_mut(tenant, project_id);
-    let index = match project
+    let key = (kind, id.to_owned());
+    project_mut(st, tenant, project_id)?
         .members
-        .iter()
-        .position(|m| m.kind == kind && m.id == id)
-    {
-        Some(index) => {
-            project.members[index].role = new_role;
-            index
-        }
-        None => {
-            project.members.push(ProjectMember {
-                kind,
-                id: id.to_owned(),
-                role: new_role,
-            });
-            project.members.len() - 1
-        }
-    };
-    let member = &st.projects[project_id].members[index];
-    Ok(Reply::ok(st.member_json(project_id, tenant, member)))
+        .insert(key.clone(), new_role);
+    Ok(Reply::ok(
+        st.member_json(project_id, tenant, &key, new_role),
+    ))
 }
 
-/// The position of a member (user or group id) in the project, or a 404.
-fn find_member(st: &State, project_id: &str, member_id: &str) -> Result<usize, ApiError> {
-    st.projects
-        .get(project_id)
-        .and_then(|p| p.members.iter().position(|m| m.id == member_id))
+/// The member (user or group id) of the project, or a 404.
+fn find_member(st: &State, project_id: &str, member_id: &str) -> Result<MemberKey, ApiError> {
+    let members = st.projects.get(project_id).map(|p| &p.members);
+    [MemberKind::User, MemberKind::Group]
+        .into_iter()
+        .map(|kind| (kind, member_id.to_owned()))
+        .find(|key| members.is_some_and(|m| m.contains(key)))
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "{member_id} is not a member of project {project_id}"
@@ -145,11 +138,13 @@ pub(crate) fn update_member(
 ) -> Outcome {
     managing(st, actor, tenant, project_id)?;
     let new_role = parse_role(input.form()?.required("role")?)?;
-    let index = find_member(st, project_id, member_id)?;
-    let project = st.project_mut(tenant, project_id);
-    project.members[index].role = new_role;
-    let member = &st.projects[project_id].members[index];
-    Ok(Reply::ok(st.member_json(project_id, tenant, member)))
+    let key = find_member(st, project_id, member_id)?;
+    if let Some(role) = project_mut(st, tenant, project_id)?.members.get_mut(&key) {
+        *role = new_role;
+    }
+    Ok(Reply::ok(
+        st.member_json(project_id, tenant, &key, new_role),
+    ))
 }
 
 /// `DELETE /{v}/{tenant}/projects/{project_id}/members/{member_id}`. 204.
@@ -161,7 +156,7 @@ pub(crate) fn remove_member(
     member_id: &str,
 ) -> Outcome {
     managing(st, actor, tenant, project_id)?;
-    let index = find_member(st, project_id, member_id)?;
-    st.project_mut(tenant, project_id).members.remove(index);
+    let key = find_member(st, project_id, member_id)?;
+    project_mut(st, tenant, project_id)?.members.remove(&key);
     Ok(Reply::no_content())
 }

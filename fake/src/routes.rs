@@ -190,6 +190,18 @@ pub(crate) fn dispatch(
         return Err(ApiError::method_not_allowed(route.allowed()));
     }
     let m = method.as_str();
+    let workspace_route = matches!(
+        route,
+        Route::Workspaces
+            | Route::Workspace { .. }
+            | Route::WorkspaceUsers { .. }
+            | Route::WorkspaceUser { .. }
+    );
+    if workspace_route && !st.workspaces {
+        return Err(ApiError::not_found(
+            "workspaces are not enabled on this cluster",
+        ));
+    }
     let actor = match route {
         Route::Token => return token::token(st, input),
         Route::Signup => return token::signup(st, input),

@@ -1,10 +1,12 @@
 //! The one HTTP handler: reads the request, applies an injected fault, routes it, answers,
 //! and writes the journal.
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Request, State as AxumState};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use serde_json::json;
 
@@ -16,7 +18,7 @@ use super::reply::{ApiError, json_response};
 use super::routes::{Route, dispatch};
 use super::state::State;
 
-/// The largest request body read (1 MiB); a larger one is answered 413.
+/// The largest request body read (1 MiB); a larger one is answered 413, a malformed one 400.
 const MAX_BODY: usize = 1 << 20;
 
 /// What the server thread and the handle share.
@@ -25,6 +27,10 @@ pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
     pub(crate) faults: Faults,
     pub(crate) journal: Journal,
+    /// How long a request body may stall (see `Timeouts::idle`).
+    pub(crate) idle_timeout: Option<Duration>,
+    /// How long every reply is held back, as a network round trip would.
+    pub(crate) latency: Duration,
 }
 
 impl Shared {
@@ -33,19 +39,20 @@ impl Shared {
     }
 }
 
-/// Serves every request (it is the router's fallback: routing is done by [`Route::parse`], so
-/// that unknown routes and wrong methods get JSON errors too).
+/// Serves every request (routing is done by [`Route::parse`], so that unknown routes and wrong
+/// methods get JSON errors too).
 pub(crate) async fn handle(
-    AxumState(shared): AxumState<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    shared: Arc<Shared>,
+    conn: ConnInfo,
     request: Request,
 ) -> Response<Body> {
+    let _busy = conn.busy();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
     let query = parts.uri.query().unwrap_or("");
     let fault = shared.faults.take(parts.method.as_str(), path);
 
-    let (body, response) = match axum::body::to_bytes(body, MAX_BODY).await {
+    let (body, response) = match read_body(body, MAX_BODY, shared.idle_timeout).await {
         Ok(body) => {
             let response = respond(
                 &shared,
@@ -59,14 +66,12 @@ pub(crate) async fn handle(
             .await;
             (body, response)
         }
-        Err(e) => {
-            let error = ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("cannot read the body: {e}"),
-            );
-            (Bytes::new(), Some(error.into_response()))
-        }
+        Err(e) => (Bytes::new(), Some(e.into_response())),
     };
+    if !shared.latency.is_zero() {
+        // Only this request waits: the state is not locked, other connections go on.
+        tokio::time::sleep(shared.latency).await;
+    }
 
     if shared.journal.enabled() {
         shared.journal.push(JournalEntry {
@@ -84,6 +89,82 @@ pub(crate) async fn handle(
         conn.kill();
         Response::new(Body::empty())
     })
+}
+
+/// Why a request body could not be read.
+#[derive(Debug)]
+enum BodyError {
+    /// More than the limit (or a `Content-Length` saying so): 413.
+    TooLarge(usize),
+    /// Not a valid HTTP body (a malformed chunk, a body cut short): 400.
+    Malformed(String),
+    /// Nothing more came for this long: 408, and the connection is closed.
+    Stalled(Duration),
+}
+
+impl BodyError {
+    fn into_response(self) -> Response<Body> {
+        let error = match self {
+            BodyError::TooLarge(limit) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body larger than {limit} bytes"),
+            ),
+            BodyError::Malformed(problem) => {
+                ApiError::bad_request(format!("malformed request body: {problem}"))
+            }
+            BodyError::Stalled(stall) => {
+                let error = ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the request body stalled: nothing received for {} ms",
+                        stall.as_millis()
+                    ),
+                );
+                let mut response = error.into_response();
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return response;
+            }
+        };
+        error.into_response()
+    }
+}
+
+/// Reads a whole body of at most `limit` bytes. `stall` bounds the wait for each next piece
+/// of it.
+async fn read_body(
+    mut body: Body,
+    limit: usize,
+    stall: Option<Duration>,
+) -> Result<Bytes, BodyError> {
+    let limit_u64 = u64::try_from(limit).unwrap_or(u64::MAX);
+    if body.size_hint().lower() > limit_u64 {
+        return Err(BodyError::TooLarge(limit));
+    }
+    let mut bytes = Vec::new();
+    loop {
+        let next = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
+        let frame = match stall {
+            Some(stall) => tokio::time::timeout(stall, next)
+                .await
+                .map_err(|_| BodyError::Stalled(stall))?,
+            None => next.await,
+        };
+        match frame {
+            None => break,
+            Some(Err(e)) => return Err(BodyError::Malformed(e.to_string())),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    if bytes.len().saturating_add(data.len()) > limit {
+                        return Err(BodyError::TooLarge(limit));
+                    }
+                    bytes.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+    Ok(Bytes::from(bytes))
 }
 
 /// The reply to a request after its fault, `None` when the connection is to be dropped.

@@ -47,10 +47,8 @@ pub(crate) fn token(st: &mut State, input: &Input) -> Outcome {
             let service = form.required("auth_service")?;
             let service_user = form.required("auth_user")?;
             let user_id = st
-                .authentications
-                .iter()
-                .find(|((_, s), auth)| s == service && auth.service_user == service_user)
-                .map(|((user, _), _)| user.clone())
+                .user_by_service_user(service, service_user)
+                .map(str::to_owned)
                 .ok_or_else(|| ApiError::forbidden("unknown external authentication"))?;
             (user_id, None)
         }
@@ -108,8 +106,13 @@ fn login_tenant(st: &State, user_id: &str, asked: Option<&str>) -> Result<String
         .unwrap_or_default())
 }
 
-/// `POST /v2/signup` (JSON, no token): creates a tenant named after the email's domain and its
-/// first user, an admin. 201 `{user_id, tenant}`.
+/// `POST /v2/signup` (JSON, no token), per the cluster's mode (see the seed documentation of
+/// `UserApiMixin.signup`). 201 `{user_id, tenant}`; the new user is an admin.
+///
+/// - With workspaces: the first user of the cluster signs up into the global tenant; once it
+///   has a user, signup always fails: 403 (the request is valid, the cluster refuses it).
+/// - Without workspaces (legacy multi-tenancy): each signup creates a tenant named after the
+///   email's domain, and its first user.
 pub(crate) fn signup(st: &mut State, input: &Input) -> Outcome {
     let body = input.json()?;
     check_client(
@@ -126,17 +129,30 @@ pub(crate) fn signup(st: &mut State, input: &Input) -> Outcome {
         )));
     }
     check_password_policy(password)?;
+    let tenant = if st.workspaces {
+        let global = st.global_tenant.clone();
+        if st.has_home_users(&global) {
+            return Err(ApiError::forbidden(
+                "signup is closed: the cluster already has users (with workspaces, only its \
+                 first user signs up; ask an admin to add you)",
+            ));
+        }
+        global
+    } else {
+        let domain_label = email
+            .rsplit_once('@')
+            .and_then(|(_, domain)| domain.split('.').next())
+            .unwrap_or("tenant");
+        st.unique_domain(domain_label)
+    };
     if st.user_by_email(email).is_some() {
         return Err(ApiError::conflict(format!(
             "a user with email {email} already exists"
         )));
     }
-    let domain_label = email
-        .rsplit_once('@')
-        .and_then(|(_, domain)| domain.split('.').next())
-        .unwrap_or("tenant");
-    let tenant = st.unique_domain(domain_label);
-    st.add_tenant(&tenant, None);
+    if !st.tenants.contains_key(&tenant) {
+        st.add_tenant(&tenant, None);
+    }
     let user_id = st.add_user(
         &tenant,
         email,
@@ -168,10 +184,8 @@ pub(crate) fn msexchange(st: &mut State, auth: Result<Actor, ApiError>, input: &
         return Err(ApiError::bad_request("empty MS Exchange id"));
     }
     let user_id = st
-        .authentications
-        .iter()
-        .find(|((_, service), a)| service == MSEXCHANGE_SERVICE && a.service_user == uid)
-        .map(|((user, _), _)| user.clone())
+        .user_by_service_user(MSEXCHANGE_SERVICE, &uid)
+        .map(str::to_owned)
         .ok_or_else(|| ApiError::not_found(format!("no user with MS Exchange id {uid}")))?;
     let grant_id = st.add_grant(&user_id, "user", None, None, None);
     let access_token = st.issue_access_token(&grant_id);

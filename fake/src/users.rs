@@ -164,11 +164,14 @@ pub(crate) fn update(
                 }
             }
             _ => {
+                if let ("email", Value::String(email)) = (key.as_str(), &value) {
+                    st.set_email(user_id, email.clone());
+                    continue;
+                }
                 let Some(user) = st.users.get_mut(user_id) else {
                     continue;
                 };
                 match (key.as_str(), value) {
-                    ("email", Value::String(email)) => user.email = email,
                     ("full_name", Value::String(name)) => user.full_name = Some(name),
                     ("full_name", _) => user.full_name = None,
                     (_, Value::Null) => {

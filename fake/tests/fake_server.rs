@@ -5,9 +5,13 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use squirro_user_api_fake::{FakeServer, Fault};
+use squirro_user_api_fake::{FakeServer, Fault, SEEDED_PROJECTS};
 use ureq::http::{Request, Response};
 use ureq::{Agent, Body};
+
+/// The seeded projects of tenant `acme`.
+const SALES: &str = SEEDED_PROJECTS[0].0;
+const SUPPORT: &str = SEEDED_PROJECTS[1].0;
 
 /// An agent that reports 4xx/5xx as responses and ignores proxy environment variables.
 fn agent() -> Agent {
@@ -389,7 +393,7 @@ fn admin_work_by_a_non_admin_is_403() {
     assert_eq!(
         user.call(
             "POST",
-            "/v0/acme/projects/p1/members",
+            &format!("/v0/acme/projects/{SALES}/members"),
             Payload::Form(&member)
         )
         .0,
@@ -557,7 +561,7 @@ fn bad_input_unknown_routes_and_wrong_methods_get_json_errors() {
         ),
         (
             "POST",
-            "/v0/acme/projects/p/members".into(),
+            format!("/v0/acme/projects/{SALES}/members"),
             Payload::Form(&[("role", "member")]),
             400,
         ),
@@ -787,7 +791,7 @@ fn groups_and_project_members_with_role_permissions() {
     let (_, got) = admin.get(&group_path);
     assert_eq!(got["members"].as_array().unwrap().len(), 1);
 
-    let members = "/v0/acme/projects/proj-1/members";
+    let members = &format!("/v0/acme/projects/{SALES}/members");
     let (status, m) = admin.call(
         "POST",
         members,
@@ -848,16 +852,10 @@ fn groups_and_project_members_with_role_permissions() {
     );
     assert_eq!((status, m["project_role"].as_str()), (200, Some("reader")));
     let (_, user) = admin.get(&format!("/v0/acme/users/{user_id}?include_projects=True"));
-    assert_eq!(
-        user["projects"],
-        json!([{ "id": "proj-1", "role": "reader" }])
-    );
+    assert_eq!(user["projects"], json!([{ "id": SALES, "role": "reader" }]));
     assert_eq!(user["groups"][0]["id"], group_id.as_str());
     let (_, got) = admin.get(&format!("{group_path}?include_projects=True"));
-    assert_eq!(
-        got["projects"],
-        json!([{ "id": "proj-1", "role": "reader" }])
-    );
+    assert_eq!(got["projects"], json!([{ "id": SALES, "role": "reader" }]));
 
     // update_group replaces name, members and projects.
     let (status, updated) = admin.call(
@@ -866,7 +864,7 @@ fn groups_and_project_members_with_role_permissions() {
         Payload::Form(&[
             ("name", "Renamed"),
             ("members", "[]"),
-            ("projects", "[\"proj-2\"]"),
+            ("projects", &format!("[\"{SUPPORT}\"]")),
         ]),
     );
     assert_eq!(
@@ -876,7 +874,7 @@ fn groups_and_project_members_with_role_permissions() {
     let (_, got) = admin.get(&format!("{group_path}?include_projects=True"));
     assert_eq!(
         got["projects"],
-        json!([{ "id": "proj-2", "role": "member" }])
+        json!([{ "id": SUPPORT, "role": "member" }])
     );
 
     assert_eq!(
@@ -1000,7 +998,9 @@ fn workspaces_and_the_delete_workspace_user_flow() {
 
 #[test]
 fn signup_and_the_msexchange_lookup() {
-    let server = FakeServer::start();
+    // Without workspaces, every signup creates a tenant (see the fidelity tests for the mode
+    // with workspaces).
+    let server = FakeServer::builder().workspaces(false).start().unwrap();
     let creds = server.credentials().clone();
     let anonymous = Client::new(&server);
     let body = json!({
