@@ -24,7 +24,7 @@
 #   BENCH_THREAD_CALLS=4000 ... this many calls, split over the threads
 #   BENCH_IDLE_CLIENTS=1000 clients each holding one idle pooled connection (memory)
 #   BENCH_USERS=10,1000,10000  list sizes of the get_users table
-#   BENCH_USER_ROUNDS=9     alternating rounds per list size
+#   BENCH_USER_ROUNDS=9     rounds per list size (in turns of three, Rust and Python alternating)
 #   BENCH_PIN=same          same: the fake and every client on CPU 0 (the steadiest figures on
 #                           a small noisy machine: every microsecond a client spends counts);
 #                           split: the fake on CPU 1, clients on CPU 0; none: no pinning
@@ -232,16 +232,20 @@ for c in sdk ureq; do
     "${client[@]}" "$rs" idle-memory --client "$c" "${target[@]}" --calls "$idle_clients" >"$out/idle-memory-$c.json"
 done
 
-say "get_users of $user_sizes users: $user_rounds alternating rounds"
-"${client[@]}" "$rs" users "${target[@]}" --sizes "$user_sizes" --rounds "$user_rounds" >"$out/users.jsonl"
+say "get_users of $user_sizes users: $user_rounds rounds, Rust and Python alternating"
+# Rust (three alternating rounds of SDK and bare ureq + serde), then Python, in turns, so
+# that drift on a noisy machine hits both; the report takes the medians over the turns.
+for turn in $(seq $(((user_rounds + 2) / 3))); do
+    "${client[@]}" "$rs" users "${target[@]}" --sizes "$user_sizes" --rounds 3 >>"$out/users.jsonl"
+    for n in ${user_sizes//,/ }; do
+        n_calls=$((6000 / n > 3 ? 6000 / n : 3))
+        "${client[@]}" "$py" "$here/python_client.py" users "$ng_url" "$ng_refresh" "$ng_user" "$n_calls" "$n" \
+            >>"$out/users-python.jsonl"
+    done
+done
 # The largest list again with the SDK's buffers at ureq's 128 KiB: do lean buffers slow it?
 "${client[@]}" "$rs" users "${target[@]}" --sizes "${user_sizes##*,}" --rounds "$user_rounds" \
     --io-buffer 131072 >"$out/users-io128k.jsonl"
-for n in ${user_sizes//,/ }; do
-    n_calls=$((20000 / n > 9 ? 20000 / n : 9))
-    "${client[@]}" "$py" "$here/python_client.py" users "$ng_url" "$ng_refresh" "$ng_user" "$n_calls" "$n" \
-        >>"$out/users-python.jsonl"
-done
 
 say "first call of a fresh process: $first_runs runs each, alternating"
 for _ in $(seq "$first_runs"); do

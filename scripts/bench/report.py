@@ -30,6 +30,25 @@ def load(out, name):
     return json.loads(text.splitlines()[-1])
 
 
+def merge_turns(rows):
+    """Rows of several turns (one per list size and turn): one per size, each number the
+    median over the turns, and `rounds` the rounds of all turns."""
+    by_size = {}
+    for r in rows:
+        by_size.setdefault(r["users"], []).append(r)
+    merged = []
+    for size, rs in by_size.items():
+        m = dict(rs[-1])
+        for k, v in rs[-1].items():
+            if isinstance(v, float) or (isinstance(v, int) and k.endswith(("_s", "_user", "_plain", "_serde"))):
+                m[k] = statistics.median(r[k] for r in rs if r.get(k) is not None)
+        if "rounds" in m:
+            m["rounds"] = sum(r["rounds"] for r in rs)
+        m["turns"] = len(rs)
+        merged.append(m)
+    return merged
+
+
 # The SDK's `DEFAULT_MAX_IDLE_CONNECTIONS`.
 DEFAULT_POOL = 8
 
@@ -186,15 +205,16 @@ def main():
                 )
         p("")
 
-    users = load_lines(out, "users.jsonl")
-    users_py = {r["users"]: r for r in load_lines(out, "users-python.jsonl")}
+    users = merge_turns(load_lines(out, "users.jsonl"))
+    users_py = {r["users"]: r for r in merge_turns(load_lines(out, "users-python.jsonl"))}
     summary["users"] = {"rust": users, "python": list(users_py.values())}
     if users:
         u0 = users[0]
         p("### Big lists: `get_users`, microseconds per user (whole call; decoding alone)")
         p("")
         p(
-            f"nginx serves the list; Rust: {u0['rounds']} alternating rounds, medians; Python: the median of its calls. "
+            f"nginx serves the list; {u0['turns']} turns of Rust ({u0['rounds']} rounds in all, SDK and bare alternating) "
+            "and Python (each call timed) in alternation; medians. "
             "\"bare ureq + serde\" is a GET with ureq decoded into a plain serde struct of the fields `User` names "
             "(no catch-all for unknown fields)."
         )
