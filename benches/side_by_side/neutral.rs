@@ -5,6 +5,7 @@
 use crate::common::{Bare, median, peak_rss_kib, sdk_client};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use squirro_user_api::Reply;
 use squirro_user_api::models::UserList;
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -287,8 +288,10 @@ pub fn users(
             let body = bare.get().expect("bare get_users");
             black_box(serde_json::from_slice::<PlainList>(&body).expect("plain decode"));
         };
+        // The SDK's own decoding path: `Reply::decode`, as `.send()` takes it.
+        let reply = Reply::from_parts("get_users", 200, body.clone());
         let mut dec_sdk = || {
-            black_box(serde_json::from_slice::<UserList>(&body).expect("SDK decode"));
+            black_box(reply.decode::<UserList>().expect("SDK decode"));
         };
         let mut dec_plain = || {
             black_box(serde_json::from_slice::<PlainList>(&body).expect("plain decode"));

@@ -66,7 +66,14 @@ impl Reply {
         } else {
             &self.body
         };
-        match serde_json::from_slice(body) {
+        // Valid UTF-8 checked once for the whole body (fast, a word at a time) lets serde_json
+        // skip checking each string it reads; a body that is not UTF-8 is left to `from_slice`,
+        // which reports where it breaks.
+        let decoded = match std::str::from_utf8(body) {
+            Ok(text) => serde_json::from_str(text),
+            Err(_) => serde_json::from_slice(body),
+        };
+        match decoded {
             Ok(v) => Ok(v),
             Err(e) if body == b"{}" => {
                 serde_json::from_slice(b"[]").map_err(|_| self.decode_error::<T>(e))
