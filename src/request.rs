@@ -278,14 +278,18 @@ fn unreserved(b: u8) -> bool {
 /// [`crate::redact::is_secret_key`], which it never contradicts (a name that test calls
 /// secret mentions one of these words).
 fn may_name_secret(text: &[u8]) -> bool {
-    const WORDS: [&[u8]; 4] = [b"token", b"secret", b"password", b"authorization"];
     text.iter().enumerate().any(|(i, b)| {
-        // Most bytes start none of the words: one comparison for them.
-        matches!(b.to_ascii_lowercase(), b't' | b's' | b'p' | b'a')
-            && WORDS.iter().any(|w| {
-                text.get(i..i + w.len())
-                    .is_some_and(|s| s.eq_ignore_ascii_case(w))
-            })
+        // Each word starts with its own letter: most bytes start none, the others one.
+        let word: &[u8] = match b.to_ascii_lowercase() {
+            b't' => b"token",
+            b's' => b"secret",
+            b'p' => b"password",
+            b'a' => b"authorization",
+            _ => return false,
+        };
+        text.get(i..)
+            .and_then(|rest| rest.get(..word.len()))
+            .is_some_and(|s| s.eq_ignore_ascii_case(word))
     })
 }
 
