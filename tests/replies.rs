@@ -140,3 +140,18 @@ fn a_reply_without_a_required_field_is_a_decode_error_naming_it() {
     );
     assert!(empty("get_session").decode::<Session>().is_ok());
 }
+
+#[test]
+fn an_empty_body_names_the_missing_field_not_a_made_up_position() {
+    let reply = squirro_user_api::Reply::from_parts("get_user_data", 200, Vec::new());
+    let e = reply
+        .decode::<squirro_user_api::models::User>()
+        .unwrap_err();
+    let shown = e.to_string();
+    assert!(matches!(e, squirro_user_api::Error::Decode { .. }), "{e:?}");
+    assert!(
+        shown.contains("the reply body is empty: missing field `id`"),
+        "{shown}"
+    );
+    assert!(!shown.contains("line 1 column"), "{shown}");
+}
