@@ -63,7 +63,14 @@ impl Reply {
     /// naming the missing field.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         if !self.body.iter().all(u8::is_ascii_whitespace) {
-            return serde_json::from_slice(&self.body).map_err(|e| self.decode_error::<T>(e));
+            // Valid UTF-8 checked once for the whole body (fast, a word at a time) lets
+            // serde_json skip checking each string it reads; a body that is not UTF-8 is left
+            // to `from_slice`, which reports where it breaks.
+            let decoded = match std::str::from_utf8(&self.body) {
+                Ok(text) => serde_json::from_str(text),
+                Err(_) => serde_json::from_slice(&self.body),
+            };
+            return decoded.map_err(|e| self.decode_error::<T>(e));
         }
         match serde_json::from_slice(b"{}").or_else(|_| serde_json::from_slice(b"[]")) {
             Ok(v) => Ok(v),
