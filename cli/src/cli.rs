@@ -154,6 +154,68 @@ fn hand_written() -> Vec<Command> {
                  stays valid on the server: delete it with `delete-grant` to revoke it.",
             ),
         Command::new("whoami").about("Show who the credentials authenticate as, and where they came from"),
+        Command::new("plan")
+            .about("Show what it takes to bring the tenant to the state of a file")
+            .long_about(
+                "Read the tenant and show the operations that bring it to the desired state of \
+                 FILE (TOML or JSON: users, groups and their members, project memberships, \
+                 workspace roles; or a CSV of users): `+ create`, `~ change`, `- remove`, as \
+                 text on a terminal and JSON when piped. Nothing is changed. Removals are listed \
+                 only with --allow-deletion, and only inside the file's scope. --out saves the \
+                 plan, for `apply` to carry out exactly as shown (refused if the tenant changed \
+                 since).",
+            )
+            .arg(Arg::new("file").value_name("FILE").required(true).help("The desired state"))
+            .arg(Arg::new("out").long("out").value_name("PLAN").help("Save the plan to this file"))
+            .arg(
+                Arg::new("allow_deletion")
+                    .long("allow-deletion")
+                    .action(ArgAction::SetTrue)
+                    .help("Plan removals inside the file's scope (members of the groups and projects it names, users matching its remove_users_matching)"),
+            ),
+        confirmable(
+            Command::new("apply")
+                .about("Bring the tenant to the state of a file (or carry out a saved plan)")
+                .long_about(
+                    "Plan (or load a plan saved with `plan --out`) and carry it out: users before \
+                     group members before project members, --concurrency workers (default 4), \
+                     at most --rate requests per second, retries as the SDK does them. Every \
+                     operation is recorded in a journal (--journal, default FILE.journal): \
+                     after a crash or an interruption, running the same command again finishes \
+                     the job and creates nothing twice. --results writes one JSON line per \
+                     operation. Asks for confirmation on a terminal unless --yes.",
+                )
+                .arg(Arg::new("file").value_name("FILE_OR_PLAN").required(true).help("The desired state, or a plan saved with `plan --out`"))
+                .arg(
+                    Arg::new("concurrency")
+                        .long("concurrency")
+                        .value_name("N")
+                        .value_parser(value_parser!(usize))
+                        .help("Operations in flight at once [default: 4]"),
+                )
+                .arg(
+                    Arg::new("rate")
+                        .long("rate")
+                        .value_name("PER_SECOND")
+                        .value_parser(value_parser!(f64))
+                        .help("Requests per second at most, over all workers [default: no limit]"),
+                )
+                .arg(Arg::new("results").long("results").value_name("FILE").help("Write one JSON line per operation (what, outcome, id or error)"))
+                .arg(Arg::new("journal").long("journal").value_name("FILE").help("The journal that makes a re-run resume [default: FILE.journal]"))
+                .arg(
+                    Arg::new("max_errors")
+                        .long("max-errors")
+                        .value_name("N")
+                        .value_parser(value_parser!(usize))
+                        .help("Stop starting operations after N failures"),
+                )
+                .arg(
+                    Arg::new("allow_deletion")
+                        .long("allow-deletion")
+                        .action(ArgAction::SetTrue)
+                        .help("Carry out removals inside the file's scope"),
+                ),
+        ),
         Command::new("resolve-workspace")
             .about("Find a workspace by domain or title and print its domain")
             .arg(

@@ -22,6 +22,8 @@ pub fn dispatch(root: &ArgMatches) -> Result<(), Failure> {
         "login" => login(m, &mut run),
         "logout" => logout(m),
         "whoami" => no_dry_run(name, &run).and_then(|()| whoami(m, &mut run)),
+        "plan" => no_dry_run(name, &run).and_then(|()| crate::tenant_state::plan(m, &run)),
+        "apply" => no_dry_run(name, &run).and_then(|()| crate::tenant_state::apply(m, &run)),
         "resolve-workspace" => {
             no_dry_run(name, &run)?;
             let client = creds::client(m)?;
@@ -108,14 +110,14 @@ fn positionals(name: &str, m: &ArgMatches) -> Vec<String> {
 }
 
 /// Asks on the terminal unless `--yes`; without a terminal, `--yes` is required.
-fn confirm(m: &ArgMatches, question: &str) -> Result<(), Failure> {
+pub(crate) fn confirm(m: &ArgMatches, question: &str) -> Result<(), Failure> {
     if m.get_flag("yes") {
         return Ok(());
     }
     let stdin = std::io::stdin();
     if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
         return Err(Failure::usage(
-            "this command deletes: pass --yes to confirm (stdin is not a terminal)",
+            "this command changes the cluster: pass --yes to confirm (stdin is not a terminal)",
         ));
     }
     eprint!("{question} [y/N] ");
@@ -127,7 +129,7 @@ fn confirm(m: &ArgMatches, question: &str) -> Result<(), Failure> {
     if matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
         Ok(())
     } else {
-        Err(Failure::usage("not confirmed: nothing was deleted"))
+        Err(Failure::usage("not confirmed: nothing was changed"))
     }
 }
 

@@ -16,6 +16,7 @@ mod creds;
 mod failure;
 mod output;
 mod run;
+mod tenant_state;
 
 mod endpoints {
     //! The generated subcommands (see `codegen.rs`).
