@@ -16,7 +16,15 @@
 //! - `first-call`: build a client, authenticate, one GET, exit (the script times the process);
 //! - `pair`: the SDK and the bare ureq loop in alternating rounds of `--calls` GETs each (after
 //!   checking that both send the same bytes); prints both medians and the ratio;
-//! - `token`: authenticate and print the access token (for wrk).
+//! - `token`: authenticate and print the access token (for wrk);
+//! - against nginx (`scripts/bench/nginx.conf.in`), whose `stub_status` counts connections:
+//!   `threads`: one client (and one bare agent) shared by each of `--threads` thread counts,
+//!   alternating rounds of `--calls` calls split over the threads; calls/s and new TCP
+//!   connections of each side (`--pool N`: the SDK's `max_idle_connections`); `idle-memory`: `--calls` clients (`--client sdk` or `ureq`)
+//!   each left holding one idle pooled connection, the resident memory added per connection;
+//!   `users`: `get_users` of `--sizes` users, the SDK beside bare ureq + a plain serde struct,
+//!   whole call and decoding alone, microseconds per user (`--io-buffer BYTES`: the SDK's
+//!   `io_buffer_bytes`).
 //!
 //! The server is one the script started (`--url` and the seeded credentials, or the variables
 //! `SQUIRRO_BENCH_URL`, `SQUIRRO_BENCH_REFRESH_TOKEN`, `SQUIRRO_BENCH_USER_ID`): this binary
@@ -24,6 +32,8 @@
 //! client's. `cargo bench --bench keep_alive` is the same comparison with the embedded fake.
 
 mod common;
+#[path = "side_by_side/neutral.rs"]
+mod neutral;
 
 use common::{Bare, interleaved, peak_rss_kib, same_bytes_check, sdk_client, shown, user_url};
 use serde_json::json;
@@ -31,9 +41,10 @@ use squirro_user_api::Grant;
 use std::process::ExitCode;
 use std::time::Instant;
 
-const USAGE: &str = "usage: side_by_side get|mix|first-call|pair|token \
+const USAGE: &str = "usage: side_by_side get|mix|first-call|pair|token|threads|idle-memory|users \
 --url CLUSTER --refresh-token TOKEN --user-id ID \
-[--client sdk|ureq|ureq-sdk-timeouts|ureq-sdk-timeouts-cached] [--calls N] [--rounds R]";
+[--client sdk|ureq|ureq-sdk-timeouts|ureq-sdk-timeouts-cached] [--calls N] [--rounds R] \
+[--threads 1,2,4,8,16] [--pool N] [--sizes 10,1000,10000] [--io-buffer BYTES]";
 
 /// The SDK's own `User-Agent`, for the bare loop run on its own (`get --client ureq`).
 const SDK_USER_AGENT: &str = concat!("squirro-user-api-rust/", env!("CARGO_PKG_VERSION"));
@@ -46,6 +57,16 @@ struct Options {
     client: String,
     calls: usize,
     rounds: usize,
+    threads: Vec<usize>,
+    sizes: Vec<usize>,
+    pool: Option<usize>,
+    io_buffer: Option<usize>,
+}
+
+fn list(v: &str, name: &str) -> Result<Vec<usize>, String> {
+    v.split(',')
+        .map(|x| x.trim().parse().map_err(|e| format!("{name}: {e}")))
+        .collect()
 }
 
 fn parse() -> Result<Options, String> {
@@ -57,6 +78,10 @@ fn parse() -> Result<Options, String> {
         client: "sdk".into(),
         calls: 10_000,
         rounds: 15,
+        threads: vec![1, 2, 4, 8, 16],
+        sizes: vec![10, 1_000, 10_000],
+        pool: None,
+        io_buffer: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -70,6 +95,12 @@ fn parse() -> Result<Options, String> {
             "--client" => o.client = value()?,
             "--calls" => o.calls = value()?.parse().map_err(|e| format!("--calls: {e}"))?,
             "--rounds" => o.rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
+            "--threads" => o.threads = list(&value()?, "--threads")?,
+            "--sizes" => o.sizes = list(&value()?, "--sizes")?,
+            "--io-buffer" => {
+                o.io_buffer = Some(value()?.parse().map_err(|e| format!("--io-buffer: {e}"))?)
+            }
+            "--pool" => o.pool = Some(value()?.parse().map_err(|e| format!("--pool: {e}"))?),
             "-h" | "--help" => return Err(String::new()),
             m if !m.starts_with('-') && o.mode.is_empty() => o.mode = m.to_string(),
             _ => return Err(format!("unknown argument: {arg}")),
@@ -230,9 +261,36 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
                 })
             );
         }
+        ("threads", _) => {
+            let (tenant, token) = sdk_login(&t)?;
+            let head = same_bytes_check(&tenant, uid, &token);
+            // `--client sdk-only` or `ureq-only`: one side alone (for a profile).
+            let only = o.client.strip_suffix("-only");
+            neutral::threads(
+                &t.url, &tenant, &token, uid, &head, &o.threads, o.rounds, o.calls, only, o.pool,
+            )?;
+        }
+        ("idle-memory", client) => {
+            let (tenant, token) = sdk_login(&t)?;
+            neutral::idle_memory(&t.url, &tenant, &token, uid, client, o.calls)?;
+        }
+        ("users", _) => {
+            let (_, token) = sdk_login(&t)?;
+            neutral::users(&t.url, &token, &o.sizes, o.rounds, o.io_buffer)?;
+        }
         (mode, client) => return Err(format!("no mode {mode} with --client {client}").into()),
     }
     Ok(())
+}
+
+/// The tenant and access token of an SDK login with the refresh token.
+fn sdk_login(t: &Target) -> Result<(String, String), Box<dyn std::error::Error>> {
+    let client = sdk_client(&t.url).build()?;
+    let session = client
+        .authenticate(Grant::refresh_token(&t.refresh_token))
+        .send()?;
+    let token = client.tokens().access_token.unwrap_or_default();
+    Ok((session.tenant.unwrap_or_default(), token))
 }
 
 /// The token request of the bare loop: `POST /oauth2/token` with the refresh token.

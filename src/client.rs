@@ -646,9 +646,11 @@ impl ClientBuilder {
         // ureq resolves the host before looking in its pool, on every request, and with a
         // timeout set its default resolver does it on a new thread: a pooled connection must
         // not pay that (see `transport::PoolFriendlyResolver`).
+        // Nor must a pooled connection re-arm its socket timeouts on every call for a time
+        // left that moved by microseconds (see `transport::SteadyConnector`).
         let agent = ureq::Agent::with_parts(
             config,
-            ureq::unversioned::transport::DefaultConnector::default(),
+            crate::transport::SteadyConnector::default(),
             crate::transport::PoolFriendlyResolver::default(),
         );
         let host_port = match url.port {

@@ -137,7 +137,7 @@ fn no_proxy_covers(list: &str, host: &str) -> bool {
 }
 
 /// A variable's value; empty counts as not set.
-fn read(
+pub(crate) fn read(
     lookup: &impl Fn(&str) -> Option<OsString>,
     name: &'static str,
 ) -> Result<Option<String>, Error> {

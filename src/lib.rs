@@ -37,6 +37,7 @@
 mod auth;
 mod client;
 mod composite;
+mod config;
 mod env;
 mod error;
 pub mod models;
@@ -52,6 +53,9 @@ pub use auth::{Authenticate, Grant, Tokens};
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_IO_BUFFER_BYTES,
     DEFAULT_MAX_IDLE_CONNECTIONS, DEFAULT_TIMEOUT, DEFAULT_USER_API_URL, MAX_TIMEOUT,
+};
+pub use config::{
+    Config, DEFAULT_PROFILE, Profile, ProfileSource, remove_token, store_profile, store_token,
 };
 pub use error::{ConnectionError, Error, ErrorReply};
 pub use operations::OPERATIONS;

@@ -16,9 +16,24 @@ impl fmt::Debug for Redacted {
 }
 
 /// Field names whose values are secrets, wherever they appear (JSON keys, form and query keys).
+/// Names that mention a secret but hold a fact about it (when it expires, what kind it is, a
+/// policy) are not secrets: `access_token_expires`, `token_type`, `password_policy`.
 pub(crate) fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    k.contains("token") || k.contains("secret") || k.contains("password") || k == "authorization"
+    let names_one = k.contains("token")
+        || k.contains("secret")
+        || k.contains("password")
+        || k == "authorization";
+    const FACTS: &[&str] = &[
+        "_expires",
+        "_expires_in",
+        "_expires_at",
+        "_expiry",
+        "_type",
+        "_policy",
+        "_hint",
+    ];
+    names_one && !FACTS.iter().any(|f| k.ends_with(f))
 }
 
 /// Replaces the values of secret-named fields in a text that may hold JSON (`"key": "value"`)
@@ -288,6 +303,27 @@ mod tests {
         let s = scrub("Authorization: Bearer abc.def");
         assert_eq!(s, "Authorization: Bearer <redacted>");
         assert!(matches!(scrub("nothing here"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn facts_about_secrets_are_not_secrets() {
+        for fact in [
+            "access_token_expires",
+            "token_type",
+            "password_policy",
+            "expires_in",
+        ] {
+            assert!(!is_secret_key(fact), "{fact}");
+        }
+        for secret in [
+            "access_token",
+            "refresh_token",
+            "client_secret",
+            "new_password",
+            "id_token",
+        ] {
+            assert!(is_secret_key(secret), "{secret}");
+        }
     }
 
     #[test]

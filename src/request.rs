@@ -128,13 +128,13 @@ impl Request {
     /// The values of this request's secret-named query and body fields (a password being
     /// sent, the client secret), to keep out of what is shown of its reply.
     pub(crate) fn secret_values(&self) -> Vec<String> {
-        let names_a_secret = |text: &str| {
-            let lower = text.to_ascii_lowercase();
-            ["token", "secret", "password"]
-                .iter()
-                .any(|w| lower.contains(w))
-        };
-        if self.query.is_empty() && !names_a_secret(&String::from_utf8_lossy(self.body.as_bytes()))
+        // Every call asks (to scrub a decoding error of its reply): answer the usual request,
+        // with no field that could name a secret, without allocating.
+        if !self
+            .query
+            .iter()
+            .any(|(k, _)| may_name_secret(k.as_bytes()))
+            && !may_name_secret(self.body.as_bytes())
         {
             return Vec::new();
         }
@@ -254,15 +254,43 @@ impl fmt::Debug for Request {
 /// query strings and form bodies): unreserved characters stay, a space becomes `+`, every
 /// other byte of the UTF-8 becomes `%XX`.
 pub(crate) fn form_encode_into(out: &mut String, s: &str) {
+    if s.bytes().all(unreserved) {
+        // The usual key or value: nothing to encode.
+        out.push_str(s);
+        return;
+    }
     for &b in s.as_bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
+            b if unreserved(b) => out.push(b as char),
             b' ' => out.push('+'),
             _ => push_pct(out, b),
         }
     }
+}
+
+/// Whether `b` stands for itself in a path segment and a form value (RFC 3986 unreserved).
+fn unreserved(b: u8) -> bool {
+    matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~')
+}
+
+/// Whether `text` mentions a word a secret's name has (`token`, `secret`, `password`,
+/// `authorization`), in any case: a cheap test before the exact one of
+/// [`crate::redact::is_secret_key`], which it never contradicts (a name that test calls
+/// secret mentions one of these words).
+fn may_name_secret(text: &[u8]) -> bool {
+    text.iter().enumerate().any(|(i, b)| {
+        // Each word starts with its own letter: most bytes start none, the others one.
+        let word: &[u8] = match b.to_ascii_lowercase() {
+            b't' => b"token",
+            b's' => b"secret",
+            b'p' => b"password",
+            b'a' => b"authorization",
+            _ => return false,
+        };
+        text.get(i..)
+            .and_then(|rest| rest.get(..word.len()))
+            .is_some_and(|s| s.eq_ignore_ascii_case(word))
+    })
 }
 
 /// Appends `s` percent-encoded as one path segment: only unreserved characters stay, so a
@@ -270,12 +298,15 @@ pub(crate) fn form_encode_into(out: &mut String, s: &str) {
 /// encoded too, so no server resolves it as a relative segment.
 pub(crate) fn segment_encode_into(out: &mut String, s: &str) {
     let all_dots = s.bytes().all(|b| b == b'.');
+    if !all_dots && s.bytes().all(unreserved) {
+        // The usual id or tenant: nothing to encode.
+        out.push_str(s);
+        return;
+    }
     for &b in s.as_bytes() {
         match b {
             b'.' if all_dots => push_pct(out, b),
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(b as char)
-            }
+            b if unreserved(b) => out.push(b as char),
             _ => push_pct(out, b),
         }
     }
@@ -650,6 +681,49 @@ mod tests {
         let mut s = String::new();
         form_encode_into(&mut s, "a b/c?d=e&f+g~h.i_j-k%é");
         assert_eq!(s, "a+b%2Fc%3Fd%3De%26f%2Bg~h.i_j-k%25%C3%A9");
+    }
+
+    #[test]
+    fn the_cheap_secret_test_never_misses_a_secret_name() {
+        for name in [
+            "token",
+            "access_TOKEN",
+            "client_secret",
+            "Password",
+            "new_password",
+            "Authorization",
+            "refresh_token",
+            "include_projects",
+            "email",
+            "token_type",
+        ] {
+            if crate::redact::is_secret_key(name) {
+                assert!(may_name_secret(name.as_bytes()), "{name}");
+            }
+        }
+        assert!(!may_name_secret(b"include_projects"));
+        assert!(!may_name_secret(b""));
+        assert!(may_name_secret(br#"{"passWord":"x"}"#));
+    }
+
+    #[test]
+    fn encoding_fast_paths_match_the_slow_ones() {
+        for (input, form, segment) in [
+            ("abc-._~XYZ09", "abc-._~XYZ09", "abc-._~XYZ09"),
+            ("a b", "a+b", "a%20b"),
+            ("...", "...", "%2E%2E%2E"),
+            (
+                "z63dXPIz70iDYrSsgqaeWC",
+                "z63dXPIz70iDYrSsgqaeWC",
+                "z63dXPIz70iDYrSsgqaeWC",
+            ),
+            ("é/", "%C3%A9%2F", "%C3%A9%2F"),
+        ] {
+            let (mut f, mut g) = (String::new(), String::new());
+            form_encode_into(&mut f, input);
+            segment_encode_into(&mut g, input);
+            assert_eq!((f.as_str(), g.as_str()), (form, segment), "{input}");
+        }
     }
 
     #[test]

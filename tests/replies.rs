@@ -107,3 +107,51 @@ fn a_wrong_shape_is_an_error_not_a_panic() {
     assert!(serde_json::from_value::<UserList>(json!({"users": {"a": 1}})).is_err());
     assert!(serde_json::from_value::<WorkspaceList>(json!("workspaces")).is_err());
 }
+
+#[test]
+fn a_reply_without_a_required_field_is_a_decode_error_naming_it() {
+    use squirro_user_api::{Error, Reply};
+    for body in ["", "  \n", "{}", r#"{"email":"user01@example.com"}"#] {
+        let reply = Reply::from_parts("get_user_data", 200, body.as_bytes().to_vec());
+        let e = reply.decode::<User>().unwrap_err();
+        assert!(matches!(e, Error::Decode { .. }), "{body:?}: {e:?}");
+        assert!(
+            e.to_string().contains("missing field `id`"),
+            "{body:?}: {e}"
+        );
+    }
+    let reply = Reply::from_parts("get_users", 200, br#"{"users":[{"email":"x"}]}"#.to_vec());
+    let e = reply.decode::<UserList>().unwrap_err();
+    assert!(e.to_string().contains("missing field `id`"), "{e}");
+    // Types with nothing required still take an empty body as empty.
+    let empty = |op| Reply::from_parts(op, 200, Vec::new());
+    assert!(
+        empty("get_users")
+            .decode::<UserList>()
+            .unwrap()
+            .users
+            .is_empty()
+    );
+    assert!(
+        empty("get_groups")
+            .decode::<Vec<Group>>()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(empty("get_session").decode::<Session>().is_ok());
+}
+
+#[test]
+fn an_empty_body_names_the_missing_field_not_a_made_up_position() {
+    let reply = squirro_user_api::Reply::from_parts("get_user_data", 200, Vec::new());
+    let e = reply
+        .decode::<squirro_user_api::models::User>()
+        .unwrap_err();
+    let shown = e.to_string();
+    assert!(matches!(e, squirro_user_api::Error::Decode { .. }), "{e:?}");
+    assert!(
+        shown.contains("the reply body is empty: missing field `id`"),
+        "{shown}"
+    );
+    assert!(!shown.contains("line 1 column"), "{shown}");
+}

@@ -1,16 +1,19 @@
 //! Sending: one ureq `Agent` (keep-alive pool), the retry loop, redirects, the reply size
 //! limit, and one debug log line per HTTP exchange. By concern: [`retry`] (the policy and its
 //! waits), [`reply`] (a reply and its decoding), [`redirect`] (which redirects are followed,
-//! and with what), [`resolver`] (no lookup thread for pooled connections).
+//! and with what), [`resolver`] (no lookup thread for pooled connections), [`steady`] (no
+//! `setsockopt` per call for a timeout that moved by microseconds).
 
 mod redirect;
 mod reply;
 mod resolver;
 mod retry;
+mod steady;
 
 pub use reply::Reply;
 pub(crate) use resolver::PoolFriendlyResolver;
 pub use retry::{DEFAULT_DEADLINE, RetryPolicy};
+pub(crate) use steady::SteadyConnector;
 
 use crate::Error;
 use crate::request::{Body, Method, Request};
@@ -179,7 +182,10 @@ impl Transport {
                 .map(|e| e.saturating_duration_since(Instant::now()));
             let mut resp = self.exchange(req, &url, bearer, limit, &out.options.headers)?;
             let status = resp.status().as_u16();
-            let location = resp.headers().get("location").and_then(|v| v.to_str().ok());
+            let location = resp
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok());
             if let Some((next, trusted)) = location
                 .filter(|_| hops < MAX_REDIRECTS)
                 .and_then(|l| redirect(status, req.method, &req.body, &url, l))
@@ -199,12 +205,12 @@ impl Transport {
             }
             let retry_after = resp
                 .headers()
-                .get("retry-after")
+                .get(http::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, SystemTime::now()));
             let (parts, mut body) = resp.into_parts();
             let max_reply_bytes = out.options.max_reply_bytes.unwrap_or(self.max_reply_bytes);
-            return match body.with_config().limit(max_reply_bytes).read_to_vec() {
+            return match read_body(&mut body, max_reply_bytes) {
                 Ok(body) => Ok(Reply {
                     operation: req.operation,
                     status,
@@ -237,15 +243,17 @@ impl Transport {
         limit: Option<Duration>,
         extra_headers: &[(String, String)],
     ) -> Result<http::Response<ureq::Body>, Attempt> {
+        use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+        // Typed names and a static value: nothing to parse or copy for the fixed headers.
         let mut builder = http::Request::builder()
             .method(req.method.as_str())
             .uri(url)
-            .header("Accept", "application/json");
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
         if let Some(token) = bearer {
-            builder = builder.header("Authorization", format!("Bearer {token}"));
+            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
         }
         if let Some(ct) = req.body.content_type() {
-            builder = builder.header("Content-Type", ct);
+            builder = builder.header(CONTENT_TYPE, ct);
         }
         for (name, value) in extra_headers {
             builder = builder.header(name.as_str(), value.as_str());
@@ -283,6 +291,22 @@ impl Transport {
             None => self.agent.run(r),
         }
     }
+}
+
+/// Reads a reply body to the end, at most `limit` bytes, into a buffer sized from the
+/// `Content-Length` (within the limit): a large list is read without growing and copying the
+/// buffer again and again, a small reply with one allocation.
+fn read_body(body: &mut ureq::Body, limit: u64) -> Result<Vec<u8>, ureq::Error> {
+    use std::io::Read;
+    let expected = body.content_length().map_or(0, |n| n.min(limit));
+    // At most `limit` (10 MiB by default), which the server could make us hold anyway.
+    let mut buf = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
+    body.with_config()
+        .limit(limit)
+        .reader()
+        .read_to_end(&mut buf)
+        .map_err(ureq::Error::from)?;
+    Ok(buf)
 }
 
 enum Attempt {

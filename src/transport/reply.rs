@@ -59,19 +59,43 @@ impl Reply {
 
     /// Decodes the body as `T`. Not JSON: [`Error::InvalidReply`]; JSON of another shape
     /// (a required field missing included): [`Error::Decode`]. An empty body decodes as an
-    /// empty object or list, when `T` has no required field.
+    /// empty object or list for types that need nothing; otherwise it is a [`Error::Decode`]
+    /// naming the missing field.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
-        let body: &[u8] = if self.body.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &self.body
-        };
-        match serde_json::from_slice(body) {
+        if !self.body.iter().all(u8::is_ascii_whitespace) {
+            // Valid UTF-8 checked once for the whole body (fast, a word at a time) lets
+            // serde_json skip checking each string it reads; a body that is not UTF-8 is left
+            // to `from_slice`, which reports where it breaks.
+            let decoded = match std::str::from_utf8(&self.body) {
+                Ok(text) => serde_json::from_str(text),
+                Err(_) => serde_json::from_slice(&self.body),
+            };
+            return decoded.map_err(|e| self.decode_error::<T>(e));
+        }
+        match serde_json::from_slice(b"{}").or_else(|_| serde_json::from_slice(b"[]")) {
             Ok(v) => Ok(v),
-            Err(e) if body == b"{}" => {
-                serde_json::from_slice(b"[]").map_err(|_| self.decode_error::<T>(e))
+            Err(_) => {
+                // Name what `{}` lacks, without the line and column of a text never sent.
+                let missing = serde_json::from_slice::<T>(b"{}")
+                    .err()
+                    .map(|e| {
+                        let text = e.to_string();
+                        text.split(" at line ")
+                            .next()
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                Err(Error::Decode {
+                    operation: self.operation,
+                    status: self.status,
+                    target: std::any::type_name::<T>(),
+                    excerpt: String::new(),
+                    source: Arc::new(serde::de::Error::custom(format!(
+                        "the reply body is empty: {missing}"
+                    ))),
+                })
             }
-            Err(e) => Err(self.decode_error::<T>(e)),
         }
     }
 
