@@ -196,3 +196,47 @@ fn max_errors_stops_and_a_rerun_finishes() {
     let again = apply(&client, &p, &options).unwrap();
     assert_eq!((again.done_before, again.done), (10, 0));
 }
+
+#[test]
+fn a_create_lost_before_the_server_acted_is_looked_up_then_sent_again() {
+    let server = server();
+    let client = client(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let state = load_state(write(
+        dir.path(),
+        "u.csv",
+        "email,full_name\nann@example.com,Ann\n",
+    ))
+    .unwrap();
+    let p = plan(&client, &state, &PlanOptions::default()).unwrap();
+    // The connection drops twice before the server handles the POST: nothing was created.
+    server.inject(
+        Fault::drop_connection()
+            .times(2)
+            .matching("POST", "/v0/acme/users"),
+    );
+    server.clear_journal();
+    let results = dir.path().join("r.jsonl");
+    let report = apply(&client, &p, &ApplyOptions::default().results(&results)).unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    let calls: Vec<(String, Option<u16>)> = server
+        .journal()
+        .iter()
+        .filter(|e| e.path.ends_with("/v0/acme/users"))
+        .map(|e| (e.method.clone(), e.status))
+        .collect();
+    // Each loss is settled by a lookup that finds nothing; then the create is sent again.
+    let expected: Vec<(String, Option<u16>)> = vec![
+        ("POST".into(), None),
+        ("GET".into(), Some(200)),
+        ("POST".into(), None),
+        ("GET".into(), Some(200)),
+        ("POST".into(), Some(201)),
+    ];
+    assert_eq!(calls, expected);
+    assert_eq!(support::results(&results)[0]["outcome"], "created");
+    assert_eq!(
+        view(&client).users["ann@example.com"].0.as_deref(),
+        Some("Ann")
+    );
+}
