@@ -186,9 +186,22 @@ impl Client {
     /// [`Error::Connection`], [`Error::RetriesExhausted`] and [`Error::InvalidReply`] from the
     /// transport.
     pub fn execute(&self, request: &Request) -> Result<Reply, Error> {
-        self.call(request.auth, &CallOptions::new(), |_| {
-            Ok(Cow::Borrowed(request))
-        })
+        self.execute_with_options(request, &CallOptions::new())
+    }
+
+    /// [`execute`](Self::execute) with this call's overrides of the client's settings (a
+    /// timeout, a retry policy, a reply size limit, extra headers): what a builder's
+    /// `.customize(options).send_with_reply()` does, for a request built beforehand.
+    ///
+    /// # Errors
+    ///
+    /// As [`execute`](Self::execute); [`Error::InvalidInput`] for invalid options.
+    pub fn execute_with_options(
+        &self,
+        request: &Request,
+        options: &CallOptions,
+    ) -> Result<Reply, Error> {
+        self.call(request.auth, options, |_| Ok(Cow::Borrowed(request)))
     }
 
     /// [`execute`](Self::execute) for a request built from the session as it is once the call

@@ -190,3 +190,15 @@ fn the_pool_keeps_a_connection_per_thread() {
         connections.len()
     );
 }
+
+#[test]
+fn a_prebuilt_request_can_be_sent_with_options() {
+    let server = Server::start(|_| reply(200, json!({"users": []})));
+    let client = client(&server);
+    let request = client.get_users().request().unwrap();
+    let reply = client
+        .execute_with_options(&request, &CallOptions::new().header("X-Job", "j1"))
+        .unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(server.seen()[0].header("x-job"), Some("j1"));
+}
