@@ -150,7 +150,9 @@
 //! The crate follows semantic versioning; before 1.0, a breaking change bumps the minor
 //! version (0.1 → 0.2). [`Error`], [`ApiVersion`] and the models are `#[non_exhaustive]`, and
 //! the models keep fields they do not name, so a new error class or a new field is not a
-//! breaking change. Changes are listed in `CHANGELOG.md`.
+//! breaking change. [`ServerRole`], [`ProjectRole`] and [`GrantType`] are `#[non_exhaustive]`
+//! and keep a value a newer Squirro sends as `Other` (sent back as it came), so a new role
+//! decodes and adding its variant later is not a breaking change either. Changes are listed in `CHANGELOG.md`.
 //!
 //! The minimum supported Rust version of the library is 1.85 (`rust-version` in
 //! `Cargo.toml`), checked in CI by building the library and running its unit tests with Rust
