@@ -98,11 +98,28 @@
 //!
 //! # TLS
 //!
-//! TLS is rustls (with the `ring` provider), and certificates are checked against the Mozilla
-//! roots compiled into the crate (`webpki-roots`), so the machine's trust store is not used.
+//! Certificate verification is always on. Which library checks certificates, and against
+//! which roots, is chosen with Cargo features by the application (a library depending on
+//! this crate should leave them to it):
+//!
+//! | features | TLS library | trusted roots |
+//! |---|---|---|
+//! | none (default) | rustls (`ring`) | Mozilla's, compiled in (`webpki-roots`): the machine's trust store is not used |
+//! | `platform-verifier` | rustls | the operating system's trust store, through its verifier (`rustls-platform-verifier`) |
+//! | `native-tls` | native-tls: OpenSSL on Linux (needs `libssl-dev`), the platform's library on macOS and Windows | the operating system's trust store |
+//!
+//! `native-tls` takes precedence when both are enabled. The two features are for corporate CAs
+//! installed on the machine; on Linux both read the system bundle, and honour
+//! `SSL_CERT_FILE`/`SSL_CERT_DIR`.
+//!
+//! ```toml
+//! [dependencies]
+//! squirro-user-api = { version = "0.1", features = ["platform-verifier"] }
+//! ```
+//!
 //! For an on-premises cluster with a private CA, [`ClientBuilder::root_certificates_pem`]
-//! trusts the certificates of a PEM bundle *instead of* the built-in roots, as
-//! `curl --cacert` and Python's `verify=` do. Certificate verification cannot be turned off.
+//! trusts the certificates of a PEM bundle *instead of* those roots, with any of the
+//! libraries, as `curl --cacert` and Python's `verify=` do.
 //!
 //! # Proxies
 //!
@@ -178,6 +195,7 @@ pub mod models;
 pub mod operations;
 mod redact;
 mod request;
+mod tls;
 mod transport;
 mod types;
 
