@@ -527,9 +527,10 @@ impl ClientBuilder {
         self
     }
     /// Trusts the certificates of this PEM bundle (an on-premise cluster's CA) *instead of*
-    /// the built-in Mozilla roots, as `curl --cacert` and Python's `verify=` do: a cluster with
-    /// a private CA is then trusted by that CA alone. Every certificate of the bundle counts,
-    /// and further calls add more bundles. Certificate verification is always on.
+    /// the default roots of the TLS choice (Mozilla's unless a TLS feature is on), as
+    /// `curl --cacert` and Python's `verify=` do: a cluster with a private CA is then trusted
+    /// by that CA alone. Every certificate of the bundle counts, and further calls add more
+    /// bundles. Certificate verification is always on.
     ///
     /// ```no_run
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -613,38 +614,13 @@ impl ClientBuilder {
             Some((param, u)) => Some(proxy(param, u)?),
             None => None,
         };
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if !self.root_certificates.is_empty() {
-            let mut roots = Vec::new();
-            for pem in &self.root_certificates {
-                let before = roots.len();
-                for item in ureq::tls::parse_pem(pem) {
-                    match item {
-                        Ok(ureq::tls::PemItem::Certificate(c)) => roots.push(c.to_owned()),
-                        Ok(_) => {}
-                        Err(e) => {
-                            return Err(Error::invalid(
-                                "root_certificates",
-                                format!("bad PEM: {e}"),
-                            ));
-                        }
-                    }
-                }
-                if roots.len() == before {
-                    return Err(Error::invalid(
-                        "root_certificates",
-                        "the PEM bundle holds no certificate",
-                    ));
-                }
-            }
-            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&roots));
-        }
+        let tls = crate::tls::config(&self.root_certificates)?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(timeout))
             .timeout_connect(Some(connect_timeout))
             .proxy(proxy)
-            .tls_config(tls.build())
+            .tls_config(tls)
             // The transport follows redirects itself: ureq's `SameHost` ignores the port, so it
             // would hand the token to another service on the same host.
             .max_redirects(0)

@@ -318,9 +318,10 @@ model! {
 }
 
 impl User {
-    /// The server role, typed; `None` when absent or not one the crate knows.
+    /// The server role, typed; `None` when absent. A role this version does not know is
+    /// [`ServerRole::Other`](crate::ServerRole::Other).
     pub fn server_role(&self) -> Option<crate::ServerRole> {
-        self.role.as_deref()?.parse().ok()
+        self.role.as_deref().map(crate::ServerRole::from_wire)
     }
 }
 
@@ -369,9 +370,12 @@ model! {
 }
 
 impl ProjectMember {
-    /// The project role, typed; `None` when absent or not one the crate knows.
+    /// The project role, typed; `None` when absent. A role this version does not know is
+    /// [`ProjectRole::Other`](crate::ProjectRole::Other).
     pub fn role(&self) -> Option<crate::ProjectRole> {
-        self.project_role.as_deref()?.parse().ok()
+        self.project_role
+            .as_deref()
+            .map(crate::ProjectRole::from_wire)
     }
 }
 

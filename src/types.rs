@@ -1,27 +1,67 @@
-//! Typed values for the closed domains of the API: roles, grant types, API versions, dates.
+//! Typed values for the domains of the API: roles and grant types (open to values a newer
+//! Squirro adds), API versions, dates.
 
 use crate::Error;
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-macro_rules! closed_enum {
+/// An enum of the values the API documents today, open to the values a newer Squirro adds: an
+/// unknown value is kept as `Other` (and sent back as it came), so a reply naming a new role
+/// still decodes and a new role is not a breaking change here.
+macro_rules! open_enum {
     ($(#[$doc:meta])* $name:ident, $param:literal, { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[derive(Debug, Clone)]
+        #[non_exhaustive]
         pub enum $name {
-            $($(#[$vdoc])* $variant),+
+            $($(#[$vdoc])* $variant,)+
+            /// A value this version of the crate does not know (one a newer Squirro added),
+            /// as the server spelled it. Made by [`from_wire`](Self::from_wire) and by
+            /// deserializing; it is sent, displayed and serialized exactly as it came, and
+            /// compares equal to the known variant of the same spelling.
+            Other(String),
         }
 
         impl $name {
-            /// Every value, in the API's order.
+            /// Every value this version knows, in the API's order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The value as the API spells it.
-            pub fn as_str(self) -> &'static str {
+            pub fn as_str(&self) -> &str {
                 match self {
-                    $($name::$variant => $text),+
+                    $($name::$variant => $text,)+
+                    $name::Other(s) => s,
                 }
+            }
+
+            /// The value of this spelling, known or not: what a reply carries. Unlike
+            /// [`parse`](str::parse), which refuses unknown values to catch typos, this keeps
+            /// any other spelling as [`Other`](Self::Other).
+            pub fn from_wire(s: impl AsRef<str> + Into<String>) -> Self {
+                match s.as_ref() {
+                    $($text => $name::$variant,)+
+                    _ => $name::Other(s.into()),
+                }
+            }
+
+            /// Whether this is a value this version of the crate knows (not `Other`).
+            pub fn is_known(&self) -> bool {
+                !matches!(self, $name::Other(_))
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                self.as_str() == other.as_str()
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+                self.as_str().hash(h)
             }
         }
 
@@ -34,14 +74,19 @@ macro_rules! closed_enum {
         impl FromStr for $name {
             type Err = Error;
 
-            /// Parses the API's spelling; anything else is an [`Error::InvalidInput`] naming
-            /// the parameter and the allowed values.
+            /// Parses one of the values this version knows; anything else is an
+            /// [`Error::InvalidInput`] naming the parameter and the allowed values (a typo
+            /// must not reach the server). [`from_wire`](Self::from_wire) keeps any value.
             fn from_str(s: &str) -> Result<Self, Error> {
                 match s {
                     $($text => Ok($name::$variant),)+
                     _ => Err(Error::invalid(
                         $param,
-                        format!("unknown value {s:?}; expected one of: {}", [$($text),+].join(", ")),
+                        format!(
+                            "unknown value {s:?}; expected one of: {} (or {}::from_wire for a value this version does not know)",
+                            [$($text),+].join(", "),
+                            stringify!($name),
+                        ),
                     )),
                 }
             }
@@ -52,16 +97,28 @@ macro_rules! closed_enum {
                 s.serialize_str(self.as_str())
             }
         }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            /// Any string: a known value becomes its variant, any other is kept as `Other`.
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <String as serde::Deserialize>::deserialize(d).map($name::from_wire)
+            }
+        }
     };
 }
 
-closed_enum!(
+open_enum!(
     /// A user's role on the server (in a tenant or workspace).
     ///
     /// ```
     /// use squirro_user_api::ServerRole;
     /// assert_eq!("reader".parse::<ServerRole>().unwrap(), ServerRole::Reader);
-    /// assert!("root".parse::<ServerRole>().is_err());
+    /// assert!("root".parse::<ServerRole>().is_err()); // a typo, or a role this version lacks
+    /// // A role a newer Squirro sends is kept, and sent back as it came:
+    /// let auditor = ServerRole::from_wire("auditor");
+    /// assert_eq!(auditor, ServerRole::Other("auditor".into()));
+    /// assert_eq!(auditor.to_string(), "auditor");
+    /// assert!(!auditor.is_known());
     /// ```
     ServerRole, "role", {
         /// Administers the tenant.
@@ -75,7 +132,7 @@ closed_enum!(
     }
 );
 
-closed_enum!(
+open_enum!(
     /// A member's role in a project.
     ///
     /// ```
@@ -92,7 +149,7 @@ closed_enum!(
     }
 );
 
-closed_enum!(
+open_enum!(
     /// The type of a grant made with [`Client::new_grant`](crate::Client::new_grant).
     GrantType, "type", {
         /// A grant for the user.

@@ -143,6 +143,21 @@ KUkttVgqxQhNv8FQqz5gjUZy0tgBSb/H1/BxHPZXNHglTGyCoRGGzihw
 -----END PRIVATE KEY-----
 ";
 
+    /// `get_users` from `url` by a client given no roots: it trusts those of its TLS choice.
+    pub fn get_users_with_default_roots(
+        url: &str,
+    ) -> Result<squirro_user_api::models::UserList, squirro_user_api::Error> {
+        squirro_user_api::Client::builder()
+            .cluster(url)
+            .tenant("acme")
+            .access_token(super::ACCESS)
+            .retry(squirro_user_api::RetryPolicy::none())
+            .build()
+            .unwrap()
+            .get_users()
+            .send()
+    }
+
     /// An HTTPS server on 127.0.0.1 answering every request with `{"users": []}`, and the count
     /// of connections it accepted.
     pub fn server() -> (String, Arc<AtomicUsize>) {
@@ -843,6 +858,35 @@ fn tls_trusts_the_given_roots_only() {
     }
 }
 
+/// Without `root_certificates_pem` the client trusts the default roots of its TLS choice:
+/// Mozilla's, compiled in, by default; the operating system's with `platform-verifier` or
+/// `native-tls`. A child process points the OS store at the test CA with `SSL_CERT_FILE`
+/// (read by OpenSSL and by rustls-native-certs on Linux), so the machine's own trust store is
+/// never changed; the parent, without it, is refused by every choice (the machine does not
+/// trust the test CA).
+#[test]
+fn tls_default_roots_are_those_of_the_tls_choice() {
+    let (url, _) = tls::server();
+    let e = tls::get_users_with_default_roots(&url).unwrap_err();
+    assert!(matches!(&e, Error::Connection { .. }), "{e:?}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+
+    let ca = std::env::temp_dir().join(format!(
+        "squirro-user-api-test-ca-{}.pem",
+        std::process::id()
+    ));
+    std::fs::write(&ca, tls::CA).unwrap();
+    let ca_path = ca.to_str().unwrap().to_owned();
+    run_child(
+        "tls-os-store",
+        &[
+            ("SESSIONS_TLS_URL", url.as_str()),
+            ("SSL_CERT_FILE", ca_path.as_str()),
+        ],
+    );
+    std::fs::remove_file(&ca).unwrap();
+}
+
 // ---- Secrets -----------------------------------------------------------------------------
 
 #[test]
@@ -1142,6 +1186,18 @@ fn child() {
     let Ok(scenario) = std::env::var(CHILD) else {
         return;
     };
+    if scenario == "tls-os-store" {
+        // SSL_CERT_FILE holds the test CA: the OS store trusts it, the compiled-in roots do not.
+        let url = std::env::var("SESSIONS_TLS_URL").unwrap();
+        let result = tls::get_users_with_default_roots(&url);
+        if cfg!(any(feature = "native-tls", feature = "platform-verifier")) {
+            assert!(result.unwrap().users.is_empty());
+        } else {
+            let e = result.unwrap_err();
+            assert!(e.to_string().contains("certificate"), "{e}");
+        }
+        return;
+    }
     if scenario == "proxy" {
         // A loopback cluster is reached directly, whatever the proxy variables say.
         assert_eq!(

@@ -717,8 +717,8 @@ impl Runner<'_> {
             |since| self.find_user(email, since),
             || {
                 let mut call = self.client.add_user().email(email);
-                if let Some(r) = role_typed {
-                    call = call.role(r);
+                if let Some(r) = &role_typed {
+                    call = call.role(r.clone());
                 }
                 call.send().map(|user| user.id)
             },
@@ -820,7 +820,7 @@ impl Runner<'_> {
             self.gate();
             match self
                 .client
-                .set_workspace_user_role(domain, uid, role)
+                .set_workspace_user_role(domain, uid, role.clone())
                 .send()
             {
                 Ok(_) => {
@@ -864,7 +864,7 @@ impl Runner<'_> {
                 Some(_) => {
                     self.gate();
                     self.client
-                        .update_project_member(project, id, role)
+                        .update_project_member(project, id, role.clone())
                         .send()?;
                     Ok(Some(done(Outcome::Settled)))
                 }
@@ -878,7 +878,7 @@ impl Runner<'_> {
         }
         for _ in 0..MAX_SENDS {
             self.gate();
-            let call = self.client.add_project_member(project, role);
+            let call = self.client.add_project_member(project, role.clone());
             let call = if is_group {
                 call.group_id(id)
             } else {
@@ -889,7 +889,7 @@ impl Runner<'_> {
                 Err(Error::Conflict { .. }) => {
                     self.gate();
                     self.client
-                        .update_project_member(project, id, role)
+                        .update_project_member(project, id, role.clone())
                         .send()?;
                     return Ok(done(Outcome::Exists));
                 }

@@ -530,7 +530,7 @@ impl Diff {
             let Some(t) = tenant.user(&u.email) else {
                 self.ops.push(Operation::CreateUser {
                     email: u.email.clone(),
-                    role: u.role.map(|r| r.as_str().to_string()),
+                    role: u.role.as_ref().map(|r| r.as_str().to_string()),
                     full_name: u.full_name.clone(),
                     data: u.data.clone(),
                 });
@@ -546,7 +546,7 @@ impl Diff {
                     });
                 }
             }
-            if let Some(role) = u.role {
+            if let Some(role) = &u.role {
                 if t.role.as_deref() != Some(role.as_str()) {
                     changes.push(FieldChange {
                         field: "role".into(),
