@@ -1021,69 +1021,6 @@ client_id = "tool"
     }
 
     #[test]
-    fn a_refreshed_token_is_written_back_when_asked() {
-        let server = squirro_user_api_fake::FakeServer::start();
-        let creds = server.credentials();
-        let dir = tempdir("writeback");
-        let cfg = write(
-            &dir,
-            "config.toml",
-            &format!(
-                "# kept\n[profiles.fake]\ncluster = \"{}\"\ntoken = \"{}\"\n",
-                server.url(),
-                creds.refresh_token
-            ),
-        );
-        let client = ClientBuilder::from_config_file(&cfg, Some("fake"))
-            .unwrap()
-            .save_refreshed_token(&cfg, "fake")
-            .build()
-            .unwrap();
-        // A refresh that keeps the token writes nothing new.
-        client.get_groups().send().unwrap();
-        let c = Config::load(&cfg).unwrap();
-        assert_eq!(
-            c.profile("fake").unwrap().token.as_deref(),
-            Some(creds.refresh_token.as_str())
-        );
-        // A login hands out a new refresh token: it lands in the profile.
-        client
-            .authenticate(crate::Grant::password(
-                &creds.admin_email,
-                &creds.admin_password,
-            ))
-            .send()
-            .unwrap();
-        let fresh = client.tokens().refresh_token.unwrap();
-        assert_ne!(fresh, creds.refresh_token);
-        let text = fs::read_to_string(&cfg).unwrap();
-        assert!(text.starts_with("# kept\n"), "{text}");
-        let c = Config::load(&cfg).unwrap();
-        assert_eq!(
-            c.profile("fake").unwrap().token.as_deref(),
-            Some(fresh.as_str())
-        );
-        // Without the opt-in, nothing is written.
-        let other = write(&dir, "other.toml", &fs::read_to_string(&cfg).unwrap());
-        let plain = ClientBuilder::from_config_file(&other, Some("fake"))
-            .unwrap()
-            .build()
-            .unwrap();
-        plain
-            .authenticate(crate::Grant::password(
-                &creds.admin_email,
-                &creds.admin_password,
-            ))
-            .send()
-            .unwrap();
-        let c = Config::load(&other).unwrap();
-        assert_eq!(
-            c.profile("fake").unwrap().token.as_deref(),
-            Some(fresh.as_str())
-        );
-    }
-
-    #[test]
     fn squirrorc_parser() {
         let p = parse_squirrorc(
             "[squirro]\ncluster=https://a\n  tenant : t \n; c\ntoken =\nclient_secret = s=1\n[x]\ncluster = b\n",
