@@ -85,6 +85,11 @@ fn a_killed_apply_resumes_and_finishes() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    // A request the child sent just before it died is still carried out by the server (after
+    // its 20 ms latency): let it land, as it would long before an operator re-runs the job.
+    // Otherwise the resume's lookup may miss a user that appears a moment later, send it again
+    // and get a 409 (an "exists", correct but not the path this test pins).
+    std::thread::sleep(Duration::from_millis(250));
     let done_at_kill = done_lines(&journal);
     assert!(done_at_kill < 53, "killed too late: {done_at_kill}");
 
