@@ -119,6 +119,14 @@ pub struct Request {
 }
 
 impl Request {
+    /// Whether a query or body field of this name holds a secret: the rule by which
+    /// [`Client::render`](crate::Client::render), `Debug` and errors redact values (`token`,
+    /// `secret` or `password` in the name, but not a fact about one such as
+    /// `access_token_expires` or `token_type`).
+    pub fn is_secret_field(name: &str) -> bool {
+        crate::redact::is_secret_key(name)
+    }
+
     /// Repeating it is harmless even when the server processed it: anything but a `POST`,
     /// and the token request (a repeated login at worst opens a second session).
     pub(crate) fn idempotent(&self) -> bool {

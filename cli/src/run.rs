@@ -32,12 +32,9 @@ pub struct Run {
     pub fields: Option<Vec<String>>,
 }
 
-/// Whether a field name holds a secret (its value is never shown): tokens, secrets, passwords,
-/// but not their expiry dates (`access_token_expires`).
+/// Whether a field holds a secret (its value is never shown): the SDK's own rule.
 pub fn is_secret(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    (n.contains("token") || n.contains("secret") || n.contains("password"))
-        && !n.ends_with("_expires")
+    Request::is_secret_field(name)
 }
 
 impl Run {
