@@ -154,7 +154,7 @@ impl Client {
         request: &Request,
         deadline: Option<Instant>,
     ) -> Result<Granted, Error> {
-        let reply = self.send_checked(request, None, deadline)?;
+        let reply = self.send_checked(request, deadline)?;
         let mut parsed: TokenReply = reply.decode()?;
         let access_token = match parsed.access_token.take().filter(|t| !t.is_empty()) {
             Some(t) => t,

@@ -243,7 +243,7 @@ impl Client {
             Auth::Required | Auth::Optional => state.access_token.as_deref(),
         };
         // exec.
-        let mut reply = self.exchange(&request, bearer, deadline, options)?;
+        let mut reply = self.exchange(&request, bearer.and(Some(&*state)), deadline, options)?;
         // As Python, an unauthenticated call that carried a token (signup) refreshes too.
         let may_refresh = match auth {
             Auth::Required => true,
@@ -259,8 +259,7 @@ impl Client {
                 .refresh(bearer, started, |rt| self.refresh_grant(rt, deadline))
             {
                 Ok(fresh) => {
-                    let bearer = fresh.access_token.as_deref();
-                    reply = self.exchange(&request, bearer, deadline, options)?;
+                    reply = self.exchange(&request, Some(&*fresh), deadline, options)?;
                     state = fresh;
                 }
                 Err(e) => refresh_error = Some(Box::new(e)),
@@ -274,26 +273,39 @@ impl Client {
     pub(crate) fn send_checked(
         &self,
         request: &Request,
-        bearer: Option<&str>,
         deadline: Option<Instant>,
     ) -> Result<Reply, Error> {
-        let reply = self.exchange(request, bearer, deadline, &CallOptions::new())?;
+        let reply = self.exchange(request, None, deadline, &CallOptions::new())?;
         self.check(reply, request, &self.inner.session.snapshot(), None)
     }
 
-    /// The one place a request reaches the transport.
+    /// The one place a request reaches the transport; with the access token of `session`
+    /// when given (and it holds one).
     fn exchange(
         &self,
         request: &Request,
-        bearer: Option<&str>,
+        session: Option<&State>,
         deadline: Option<Instant>,
         options: &CallOptions,
     ) -> Result<Reply, Error> {
-        let url = self.url(request);
-        self.inner.transport.send(&Outgoing {
-            url: &url,
+        let authorization = match session {
+            Some(State {
+                access_token: Some(_),
+                authorization,
+                ..
+            }) => Some(authorization.as_ref().ok_or_else(|| {
+                Error::invalid(
+                    "access_token",
+                    "holds a character an HTTP header cannot carry (a control character, \
+                     say), so it cannot be sent",
+                )
+            })?),
+            _ => None,
+        };
+        self.inner.transport.send(Outgoing {
+            url: self.url(request),
             request,
-            bearer,
+            authorization,
             deadline,
             options,
         })
@@ -653,15 +665,16 @@ impl ClientBuilder {
             timeout,
             host_port,
         );
-        let state = State {
-            access_token: self.access_token,
+        let mut state = State {
             refresh_token: self.refresh_token,
             tenant: self.tenant,
             info: None,
             client_id: self.client_id,
             client_secret: self.client_secret,
             other_secrets: proxy_password.into_iter().collect(),
+            ..State::default()
         };
+        state.set_access_token(self.access_token);
         Ok(Client {
             inner: Arc::new(Inner {
                 base,

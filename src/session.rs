@@ -9,6 +9,7 @@ use crate::{Error, Tokens};
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
+use ureq::http::HeaderValue;
 
 /// Called with the new access and refresh tokens after every successful authentication, so a
 /// caller can persist them (Python's `_on_token_refresh`).
@@ -27,7 +28,12 @@ pub(crate) struct Session {
 /// One moment of the session: what a call reads at its start.
 #[derive(Clone, Default)]
 pub(crate) struct State {
+    /// Set with [`State::set_access_token`], which keeps `authorization` in step.
     pub(crate) access_token: Option<String>,
+    /// The `Authorization` header value that carries `access_token`, made once per token
+    /// instead of once per call (a call clones it: a reference count). `None` without a token,
+    /// or for a token no header can carry (a control character, say).
+    pub(crate) authorization: Option<HeaderValue>,
     pub(crate) refresh_token: Option<String>,
     pub(crate) tenant: Option<String>,
     pub(crate) info: Option<SessionInfo>,
@@ -40,6 +46,17 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Sets the access token, and the header value that carries it.
+    pub(crate) fn set_access_token(&mut self, token: Option<String>) {
+        self.authorization = token.as_deref().and_then(|t| {
+            let mut value = HeaderValue::try_from(format!("Bearer {t}")).ok()?;
+            // ureq and `http` leave a sensitive value out of what they show.
+            value.set_sensitive(true);
+            Some(value)
+        });
+        self.access_token = token;
+    }
+
     /// A scrubber that knows every secret of this moment.
     pub(crate) fn scrubber(&self) -> Scrubber {
         let mut s = Scrubber::default();
@@ -123,7 +140,7 @@ impl Session {
         } else if s.tenant.is_none() {
             s.tenant = granted.info.tenant.clone().filter(|t| !t.is_empty());
         }
-        s.access_token = Some(granted.access_token);
+        s.set_access_token(Some(granted.access_token));
         s.refresh_token = granted
             .refresh_token
             .filter(|t| !t.is_empty())

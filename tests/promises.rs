@@ -353,6 +353,28 @@ fn a_failed_authentication_changes_neither_tenant_nor_tokens() {
     assert!(server.seen().len() == 1, "only the second one was sent");
 }
 
+/// An access token no HTTP header can carry (a server handed one out with a newline, say; the
+/// builder refuses such a token itself) is refused before the call is sent, naming the token
+/// but not showing it.
+#[test]
+fn a_token_no_header_can_carry_is_refused_unsent_and_unshown() {
+    let bad = "ACCESS-SEKRIT\r\nX-Injected: yes";
+    let server = Server::start(move |_| {
+        reply(
+            200,
+            json!({"access_token": bad, "refresh_token": REFRESH, "tenant": "acme"}),
+        )
+    });
+    let client = builder(&server).refresh_token(REFRESH).build().unwrap();
+    let e = client.get_user_data("u1").send().unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidInput { param, .. } if param == "access_token"),
+        "{e:?}"
+    );
+    assert!(!everything_shown(&e).contains("SEKRIT"));
+    assert_eq!(server.seen().len(), 1, "only the token request was sent");
+}
+
 // ---- Secrets, by value ---------------------------------------------------------------------
 
 /// Servers that quote secrets where no field name says so: the form echoed as pairs, free

@@ -21,6 +21,7 @@ use redirect::redirect;
 use retry::{Failure, parse_retry_after};
 use std::time::{Duration, Instant, SystemTime};
 use ureq::http;
+use ureq::http::HeaderValue;
 
 /// The default limit on the size of a reply body.
 pub const DEFAULT_MAX_REPLY_BYTES: u64 = 10 * 1024 * 1024;
@@ -40,12 +41,12 @@ pub(crate) struct Transport {
     pub(crate) host: String,
 }
 
-/// One request on its way: the request, its full URL, the token it carries and when the
-/// whole call must end.
+/// One request on its way: the request, its full URL, the `Authorization` header value of
+/// the token it carries, and when the whole call must end.
 pub(crate) struct Outgoing<'a> {
-    pub(crate) url: &'a str,
+    pub(crate) url: String,
     pub(crate) request: &'a Request,
-    pub(crate) bearer: Option<&'a str>,
+    pub(crate) authorization: Option<&'a HeaderValue>,
     pub(crate) deadline: Option<Instant>,
     /// The call's overrides of the client's settings.
     pub(crate) options: &'a crate::CallOptions,
@@ -72,7 +73,12 @@ impl Transport {
     /// (whatever its status). Giving up after a retry is [`Error::RetriesExhausted`]; when
     /// nothing was retried, the reply or the error is returned as it is. A reply whose
     /// `Retry-After` lies beyond the deadline is returned at once: its error will carry it.
-    pub(crate) fn send(&self, out: &Outgoing<'_>) -> Result<Reply, Error> {
+    pub(crate) fn send(&self, mut out: Outgoing<'_>) -> Result<Reply, Error> {
+        // Parsed once for all attempts, from the string it owns (no copy).
+        let uri = http::Uri::try_from(std::mem::take(&mut out.url)).map_err(|e| {
+            Error::invalid("request", format!("cannot build the HTTP request: {e}"))
+        })?;
+        let out = &out;
         let policy = out.options.retry.as_ref().unwrap_or(&self.retry);
         let method = out.request.method;
         let path = &out.request.path;
@@ -83,7 +89,7 @@ impl Transport {
         loop {
             attempt = attempt.saturating_add(1);
             let t0 = Instant::now();
-            let (outcome, wait) = match self.attempt(out) {
+            let (outcome, wait) = match self.attempt(out, &uri) {
                 Ok(reply) => {
                     log::debug!(
                         "{method} {path} -> {} (attempt {attempt}, {:?})",
@@ -158,7 +164,7 @@ impl Transport {
 
     /// One attempt: send, follow redirects, and read the whole body (so the connection goes
     /// back to the pool). Bounded by the client's timeout, or by the deadline when it is nearer.
-    fn attempt(&self, out: &Outgoing<'_>) -> Result<Reply, Attempt> {
+    fn attempt(&self, out: &Outgoing<'_>, uri: &http::Uri) -> Result<Reply, Attempt> {
         let req = out.request;
         // `None`: the timeout reaches past any instant (it cannot: it is at most a year).
         let timeout = out
@@ -172,15 +178,21 @@ impl Transport {
             (Some(d), Some(n)) => Some(d.min(n)),
             (d, n) => d.or(n),
         };
-        let mut url = std::borrow::Cow::Borrowed(out.url);
-        let mut bearer = out.bearer;
+        let mut uri = std::borrow::Cow::Borrowed(uri);
+        let mut authorization = out.authorization;
         let mut hops = 0;
         loop {
             // The agent's own timeout serves a first exchange that the deadline does not cut.
             let limit = ends
                 .filter(|e| own_timeout || hops > 0 || natural_end.is_none_or(|n| *e < n))
                 .map(|e| e.saturating_duration_since(Instant::now()));
-            let mut resp = self.exchange(req, &url, bearer, limit, &out.options.headers)?;
+            let mut resp = self.exchange(
+                req,
+                uri.as_ref().clone(),
+                authorization,
+                limit,
+                &out.options.headers,
+            )?;
             let status = resp.status().as_u16();
             let location = resp
                 .headers()
@@ -188,7 +200,7 @@ impl Transport {
                 .and_then(|v| v.to_str().ok());
             if let Some((next, trusted)) = location
                 .filter(|_| hops < MAX_REDIRECTS)
-                .and_then(|l| redirect(status, req.method, &req.body, &url, l))
+                .and_then(|l| redirect(status, req.method, &req.body, &uri.to_string(), l))
             {
                 log::debug!(
                     "{} {} -> {status}, redirected{}",
@@ -198,8 +210,16 @@ impl Transport {
                 );
                 // A redirect's body is small or empty; reading it lets the connection be reused.
                 let _ = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
-                url = std::borrow::Cow::Owned(next);
-                bearer = bearer.filter(|_| trusted);
+                let Ok(next) = http::Uri::try_from(next) else {
+                    return Err(Attempt::Fatal(Error::InvalidReply {
+                        status: Some(status),
+                        reason: "the redirect's location is not a URL".into(),
+                        excerpt: String::new(),
+                        source: None,
+                    }));
+                };
+                uri = std::borrow::Cow::Owned(next);
+                authorization = authorization.filter(|_| trusted);
                 hops += 1;
                 continue;
             }
@@ -234,45 +254,53 @@ impl Transport {
         }
     }
 
-    /// One HTTP exchange, under `limit` instead of the agent's timeout when given.
+    /// One HTTP exchange, under `limit` instead of the agent's timeout when given. The
+    /// request is assembled in place: typed header names, static values, and the session's
+    /// ready-made `Authorization` value (a reference count), so nothing fixed is parsed, copied
+    /// or formatted per call.
     fn exchange(
         &self,
         req: &Request,
-        url: &str,
-        bearer: Option<&str>,
+        uri: http::Uri,
+        authorization: Option<&HeaderValue>,
         limit: Option<Duration>,
         extra_headers: &[(String, String)],
     ) -> Result<http::Response<ureq::Body>, Attempt> {
-        use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-        // Typed names and a static value: nothing to parse or copy for the fixed headers.
-        let mut builder = http::Request::builder()
-            .method(req.method.as_str())
-            .uri(url)
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
-        if let Some(token) = bearer {
-            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
+        use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName};
+        let mut headers = http::HeaderMap::with_capacity(3 + extra_headers.len());
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if let Some(value) = authorization {
+            headers.insert(AUTHORIZATION, value.clone());
         }
         if let Some(ct) = req.body.content_type() {
-            builder = builder.header(CONTENT_TYPE, ct);
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static(ct));
         }
         for (name, value) in extra_headers {
-            builder = builder.header(name.as_str(), value.as_str());
+            // `CallOptions::check` has refused what cannot be a header; this cannot fail.
+            let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) else {
+                return Err(Attempt::Fatal(Error::invalid(
+                    format!("header {name}"),
+                    "is not a valid HTTP header",
+                )));
+            };
+            headers.append(name, value);
         }
+        let method = match req.method {
+            Method::Get => http::Method::GET,
+            Method::Post => http::Method::POST,
+            Method::Put => http::Method::PUT,
+            Method::Delete => http::Method::DELETE,
+        };
         let sent = match &req.body {
             Body::Empty if req.method == Method::Get => {
-                builder.body(()).map(|r| self.run(r, limit))
+                self.run(assemble(method, uri, headers, ()), limit)
             }
-            body => builder.body(body.as_bytes()).map(|r| self.run(r, limit)),
+            body => self.run(assemble(method, uri, headers, body.as_bytes()), limit),
         };
-        match sent {
-            Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(e)) => Err(Attempt::Failed(e)),
-            // Only a header value can fail here: a token with a newline, say.
-            Err(e) => Err(Attempt::Fatal(Error::invalid(
-                "request",
-                format!("cannot build the HTTP request: {e}"),
-            ))),
-        }
+        sent.map_err(Attempt::Failed)
     }
 
     fn run(
@@ -291,6 +319,20 @@ impl Transport {
             None => self.agent.run(r),
         }
     }
+}
+
+/// An HTTP request of these parts (HTTP/1.1, no extensions).
+fn assemble<B>(
+    method: http::Method,
+    uri: http::Uri,
+    headers: http::HeaderMap,
+    body: B,
+) -> http::Request<B> {
+    let mut request = http::Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    request
 }
 
 /// Reads a reply body to the end, at most `limit` bytes, into a buffer sized from the
