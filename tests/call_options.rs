@@ -153,12 +153,12 @@ fn large_bodies_pass_through_lean_buffers() {
     assert!(matches!(e, Error::InvalidInput { param, .. } if param == "io_buffer_bytes"));
 }
 
-/// Six threads sharing a client, round after round: the pool keeps a connection for each of
-/// them, so they stop opening new ones (with ureq's default of 3 kept, every round would open
-/// three more).
+/// Sixteen threads sharing a client, round after round: the default pool keeps a connection
+/// for each of them, so they stop opening new ones (with ureq's default of 3 kept, every round
+/// would open more).
 #[test]
 fn the_pool_keeps_a_connection_per_thread() {
-    const THREADS: usize = 6;
+    const THREADS: usize = 16;
     const ROUNDS: usize = 20;
     let server = FakeServer::start();
     let creds = server.credentials();

@@ -50,7 +50,7 @@ def merge_turns(rows):
 
 
 # The SDK's `DEFAULT_MAX_IDLE_CONNECTIONS`.
-DEFAULT_POOL = 8
+DEFAULT_POOL = 16
 
 
 def load_lines(out, name):
