@@ -4,6 +4,7 @@
 //! and with what), [`resolver`] (no lookup thread for pooled connections), [`steady`] (no
 //! `setsockopt` per call for a timeout that moved by microseconds).
 
+mod fast_json;
 mod redirect;
 mod reply;
 mod resolver;

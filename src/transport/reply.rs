@@ -63,11 +63,16 @@ impl Reply {
     /// naming the missing field.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         if !self.body.iter().all(u8::is_ascii_whitespace) {
-            // Valid UTF-8 checked once for the whole body (fast, a word at a time) lets
-            // serde_json skip checking each string it reads; a body that is not UTF-8 is left
-            // to `from_slice`, which reports where it breaks.
+            // Valid UTF-8 checked once for the whole body (fast, a word at a time) lets the
+            // fast path and serde_json skip checking each string they read; a body that is not
+            // UTF-8 is left to `from_slice`, which reports where it breaks. The fast path
+            // decodes what serde_json would, or gives up, and serde_json decodes the body
+            // again and says what is wrong (see `fast_json`).
             let decoded = match std::str::from_utf8(&self.body) {
-                Ok(text) => serde_json::from_str(text),
+                Ok(text) => match super::fast_json::from_str(text) {
+                    Ok(value) => Ok(value),
+                    Err(super::fast_json::Bail) => serde_json::from_str(text),
+                },
                 Err(_) => serde_json::from_slice(&self.body),
             };
             return decoded.map_err(|e| self.decode_error::<T>(e));
