@@ -60,7 +60,8 @@ impl<'de, T: Deserialize<'de>> Field<'de> for Vec<T> {
 }
 
 /// A list field: `null` is empty. When the decoder knows how many elements the list has
-/// (the fast path of `Reply::decode` counts them), the list is allocated once at its size:
+/// (the fast path of `Reply::decode` counts them), a list of more than [`COUNT_FROM`]
+/// elements is allocated once at its size:
 /// growing it meant copying a big list to a new place a dozen times, and the memory freed
 /// and faulted in again each time was half of the time `get_users` of 10,000 users took to
 /// decode. Otherwise (`serde_json`) the list grows by a third of its length at a time
@@ -72,6 +73,10 @@ struct List<T>(PhantomData<T>);
 /// The most a list allocates ahead on the decoder's count: a reply whose list turns out not
 /// to decode (its elements of the wrong type) costs at most this, for as long as it fails.
 const MAX_RESERVE_BYTES: usize = 64 << 20;
+
+/// The length from which a list asks the decoder how many elements are left (counting reads
+/// the rest of the list once more: not worth it for a role's permissions).
+const COUNT_FROM: usize = 16;
 
 impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for List<T> {
     type Value = Vec<T>;
@@ -96,12 +101,20 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for List<T> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
         let mut list = Vec::new();
-        if let Some(n) = seq.size_hint() {
-            let n = n.min(MAX_RESERVE_BYTES / std::mem::size_of::<T>().max(1));
-            // Without the room, the list grows as below.
-            let _ = list.try_reserve_exact(n);
-        }
+        let mut counted = false;
         while let Some(item) = seq.next_element()? {
+            if list.len() == list.capacity() {
+                // Once a list is longer than a few elements, the room for the rest at once
+                // when the decoder knows how many there are.
+                if list.len() >= COUNT_FROM && !counted {
+                    counted = true;
+                    if let Some(rest) = seq.size_hint() {
+                        let most = MAX_RESERVE_BYTES / std::mem::size_of::<T>().max(1);
+                        // Without the room, the list grows as below.
+                        let _ = list.try_reserve_exact(rest.saturating_add(1).min(most));
+                    }
+                }
+            }
             if list.len() == list.capacity() {
                 // One element first (most lists in replies are short: a role's permissions),
                 // then a third more, at least 4.

@@ -96,6 +96,11 @@ impl<'de> Fast<'de> {
     #[inline(always)]
     fn peek(&mut self) -> Option<u8> {
         let bytes = self.text.as_bytes();
+        // Most values and separators follow without whitespace.
+        match bytes.get(self.pos) {
+            Some(&b) if b > b' ' => return Some(b),
+            _ => {}
+        }
         while let Some(&b) = bytes.get(self.pos) {
             match b {
                 b' ' | b'\n' | b'\t' | b'\r' => self.pos += 1,
@@ -470,9 +475,9 @@ struct Seq<'a, 'de> {
 
 /// The commas at the top level of the list whose remaining elements start at `start`,
 /// whether anything but whitespace comes before its `]`, and where that `]` is; `None` when
-/// the text ends first or the list is longer than `budget` bytes.
-/// Strings are skipped whole, nested lists and objects counted by their brackets: exact for
-/// well-formed JSON, and used only as the list's expected length.
+/// the text ends first or the list is longer than `budget` bytes. Strings are skipped whole,
+/// nested lists and objects counted by their brackets: exact for well-formed JSON, and used
+/// only as the list's expected length.
 fn scan_list(bytes: &[u8], start: usize, budget: usize) -> Option<(usize, bool, usize)> {
     let bytes = bytes.get(..start.saturating_add(budget).min(bytes.len()))?;
     let mut i = start;
@@ -951,12 +956,63 @@ mod tests {
         let users: UserList = from_str(r#"{"users":[ ]}"#).unwrap();
         assert_eq!(users.users.capacity(), 0);
         // Strings with brackets, commas and escaped quotes are skipped whole.
-        let text = r#"[{"id":"a,]\"}[","role_permissions":["x,","]"]},{"id":"b"}]"#;
-        assert!(agree::<Vec<User>>(text));
-        let text = r#"{"users":[{"id":"a,]\"}[","role_permissions":["x,","]"]},{"id":"b"}]}"#;
-        let users: UserList = from_str(text).unwrap();
-        assert_eq!(users.users.capacity(), 2);
-        assert_eq!(users.users[0].role_permissions.capacity(), 2);
+        let user = r#"{"id":"a,]\"}[","role_permissions":["x,","]"],"y":"{"}"#;
+        let text = format!("[{}]", vec![user; 40].join(","));
+        assert!(agree::<Vec<User>>(&text));
+        let users: Vec<User> = from_str(&text).unwrap();
+        assert_eq!(users.capacity(), 40);
+        // Short lists grow as they did (1, then 5: counting is not worth it).
+        let users: UserList = from_str(&format!(r#"{{"users":[{user},{user}]}}"#)).unwrap();
+        assert_eq!(users.users.capacity(), 5);
+    }
+
+    /// A list of JSON values as serde_json writes them (every escape it makes), with
+    /// whitespace between the elements.
+    fn list() -> impl Strategy<Value = (String, usize)> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            "[a-z\"\\\\,\\[\\]{}:\u{e9}\u{1f600}\n ]{0,20}".prop_map(Value::String),
+        ];
+        let value = leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(("[a-z\",\\]]{0,4}", inner), 0..4)
+                    .prop_map(|v| Value::Object(v.into_iter().collect())),
+            ]
+        });
+        let ws = prop_oneof![Just(""), Just(" "), Just("\n\t")];
+        proptest::collection::vec((value, ws), 0..40).prop_map(|elements| {
+            let len = elements.len();
+            let text: Vec<String> = elements
+                .into_iter()
+                .map(|(v, ws)| format!("{ws}{v}{ws}"))
+                .collect();
+            (format!("[{}]", text.join(",")), len)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn a_list_is_counted_exactly((text, len) in list(), from in 0usize..3) {
+            // From the start, and after the first elements (`from` of them read).
+            let value: Vec<Value> = serde_json::from_str(&text).unwrap();
+            prop_assert_eq!(value.len(), len);
+            let mut fast = Fast {
+                text: &text,
+                pos: 1,
+                depth: 1,
+                scan_budget: Cell::new(usize::MAX),
+            };
+            let mut seq = Seq { de: &mut fast, first: true };
+            for read in 0..=from.min(len) {
+                prop_assert_eq!(de::SeqAccess::size_hint(&seq), Some(len - read));
+                if read < len {
+                    let _: Option<de::IgnoredAny> = de::SeqAccess::next_element(&mut seq).unwrap();
+                }
+            }
+        }
     }
 
     /// Lists in lists, noting which were counted ahead.
