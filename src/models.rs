@@ -59,23 +59,25 @@ impl<'de, T: Deserialize<'de>> Field<'de> for Vec<T> {
     }
 }
 
-/// A list field: `null` is empty. When the decoder knows how many elements the list has
-/// (the fast path of `Reply::decode` counts them), a list of more than [`COUNT_FROM`]
-/// elements is allocated once at its size:
-/// growing it meant copying a big list to a new place a dozen times, and the memory freed
-/// and faulted in again each time was half of the time `get_users` of 10,000 users took to
-/// decode. Otherwise (`serde_json`) the list grows by a third of its length at a time
-/// (serde's `Vec` doubles), so a big list of models holds at most a third more than it needs
-/// while it is decoded and after. (Growing by a quarter made decoding `get_users` of 10,000
-/// users 1.5 times slower: the copies of a big list that glibc cannot grow in place.)
+/// A list field: `null` is empty. Once a list has [`COUNT_FROM`] elements, it asks the
+/// decoder how many are left (the fast path of `Reply::decode` estimates it for the reply's
+/// main list, from the bytes left and the bytes per element so far, and counts it for lists
+/// deeper in), makes room for them at once, and gives back at the end what an estimate made
+/// it take too much. Growing a big list meant copying it to a new place a dozen times, and
+/// when glibc gave the freed memory back to the system, faulting it in again on the next
+/// call: that was a third of the time of decoding `get_users` of 10,000 users in a loop.
+/// Otherwise (`serde_json`) the list grows by a third of its length at a time (serde's `Vec`
+/// doubles), so a big list of models holds at most a third more than it needs while it is
+/// decoded and after. (Growing by a quarter made decoding `get_users` of 10,000 users 1.5
+/// times slower: the copies of a big list that glibc cannot grow in place.)
 struct List<T>(PhantomData<T>);
 
-/// The most a list allocates ahead on the decoder's count: a reply whose list turns out not
-/// to decode (its elements of the wrong type) costs at most this, for as long as it fails.
+/// The most a list allocates ahead on the decoder's count or estimate: a reply whose list
+/// turns out shorter, or not to decode, costs at most this, for as long as it is decoded.
 const MAX_RESERVE_BYTES: usize = 64 << 20;
 
-/// The length from which a list asks the decoder how many elements are left (counting reads
-/// the rest of the list once more: not worth it for a role's permissions).
+/// The length from which a list asks the decoder how many elements are left (after enough
+/// elements for an estimate, and not for a role's few permissions).
 const COUNT_FROM: usize = 16;
 
 impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for List<T> {
@@ -101,18 +103,18 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for List<T> {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
         let mut list = Vec::new();
-        let mut counted = false;
+        // Whether the decoder was asked how many are left, and whether room was made for them.
+        let (mut asked, mut hinted) = (false, false);
         while let Some(item) = seq.next_element()? {
-            if list.len() == list.capacity() {
-                // Once a list is longer than a few elements, the room for the rest at once
-                // when the decoder knows how many there are.
-                if list.len() >= COUNT_FROM && !counted {
-                    counted = true;
-                    if let Some(rest) = seq.size_hint() {
-                        let most = MAX_RESERVE_BYTES / std::mem::size_of::<T>().max(1);
-                        // Without the room, the list grows as below.
-                        let _ = list.try_reserve_exact(rest.saturating_add(1).min(most));
-                    }
+            // Once a list is longer than a few elements, the room for the rest at once when
+            // the decoder can tell how many there are (without the room, it grows as below).
+            if list.len() == list.capacity() && list.len() >= COUNT_FROM && !asked {
+                asked = true;
+                if let Some(rest) = seq.size_hint() {
+                    let most = MAX_RESERVE_BYTES / std::mem::size_of::<T>().max(1);
+                    hinted = list
+                        .try_reserve_exact(rest.saturating_add(1).min(most))
+                        .is_ok();
                 }
             }
             if list.len() == list.capacity() {
@@ -125,6 +127,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for List<T> {
                 list.reserve_exact(more);
             }
             list.push(item);
+        }
+        // An estimate that was more than an eighth too high: give the rest back (in place).
+        if hinted && list.capacity() - list.len() > list.len() / 8 {
+            list.shrink_to_fit();
         }
         Ok(list)
     }
