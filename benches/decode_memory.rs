@@ -11,8 +11,10 @@
 //!
 //! Peak memory is what decoding allocates above the reply it reads (counted by a global
 //! allocator; see `tests/support/decode_fixtures.rs`), through `Reply::decode` as a method's
-//! `.send()` decodes. Times are medians of alternating rounds (SDK, plain, SDK, ...), each
-//! decoding the reply from its bytes with `serde_json::from_slice`.
+//! `.send()` decodes. Times are medians of alternating rounds (SDK, plain, clone, SDK, ...),
+//! the SDK through `Reply::decode`, the plain structs with `serde_json::from_slice`, each
+//! result dropped. "clone" is the floor any decoder of the models has: cloning the decoded
+//! models (the same allocations, copies and frees, no parsing).
 
 #[path = "../tests/support/decode_fixtures.rs"]
 mod fixtures;
@@ -111,6 +113,7 @@ struct Row {
     plain_peak: f64,
     sdk: Duration,
     plain: Duration,
+    clone: Duration,
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -118,7 +121,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn measure<M: DeserializeOwned, P: DeserializeOwned>(
+fn measure<M: DeserializeOwned + Clone, P: DeserializeOwned>(
     operation: &'static str,
     body: Vec<u8>,
 ) -> Row {
@@ -127,24 +130,23 @@ fn measure<M: DeserializeOwned, P: DeserializeOwned>(
     if let Ok(only) = std::env::var("DECODE_BENCH_ONLY") {
         for _ in 0..300 {
             match only.as_str() {
-                "sdk" => drop(black_box(serde_json::from_slice::<M>(reply.body()).ok())),
+                "sdk" => drop(black_box(reply.decode::<M>().ok())),
                 _ => drop(black_box(serde_json::from_slice::<P>(reply.body()).ok())),
             }
         }
         std::process::exit(0);
     }
-    let (sdk_peak, decoded) = peak_of(|| reply.decode::<M>().expect("the SDK decodes"));
-    drop(decoded);
+    let (sdk_peak, models) = peak_of(|| reply.decode::<M>().expect("the SDK decodes"));
     let (plain_peak, decoded) =
         peak_of(|| serde_json::from_slice::<P>(reply.body()).expect("the plain struct decodes"));
     drop(decoded);
     // About 4 MiB decoded per timed sample, 15 rounds.
     let per_sample = (4 << 20) / bytes + 1;
-    let (mut sdk, mut plain) = (Vec::new(), Vec::new());
+    let (mut sdk, mut plain, mut clone) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..15 {
         let t = Instant::now();
         for _ in 0..per_sample {
-            black_box(serde_json::from_slice::<M>(black_box(reply.body())).ok());
+            black_box(black_box(&reply).decode::<M>().ok());
         }
         sdk.push(t.elapsed() / per_sample as u32);
         let t = Instant::now();
@@ -152,6 +154,11 @@ fn measure<M: DeserializeOwned, P: DeserializeOwned>(
             black_box(serde_json::from_slice::<P>(black_box(reply.body())).ok());
         }
         plain.push(t.elapsed() / per_sample as u32);
+        let t = Instant::now();
+        for _ in 0..per_sample {
+            black_box(black_box(&models).clone());
+        }
+        clone.push(t.elapsed() / per_sample as u32);
     }
     Row {
         bytes,
@@ -159,6 +166,7 @@ fn measure<M: DeserializeOwned, P: DeserializeOwned>(
         plain_peak: plain_peak as f64 / bytes as f64,
         sdk: median(sdk),
         plain: median(plain),
+        clone: median(clone),
     }
 }
 
@@ -184,20 +192,28 @@ fn wanted(label: &str) -> bool {
 
 fn print(label: &str, r: &Row) {
     println!(
-        "{label:<24} {:>9.0} KiB {:>9.1}x {:>9.1}x {:>10.3} ms {:>10.3} ms {:>8.2}",
+        "{label:<24} {:>9.0} KiB {:>9.1}x {:>9.1}x {:>10.3} ms {:>10.3} ms {:>8.2} {:>10.3} ms",
         r.bytes as f64 / 1024.0,
         r.sdk_peak,
         r.plain_peak,
         r.sdk.as_secs_f64() * 1e3,
         r.plain.as_secs_f64() * 1e3,
         r.sdk.as_secs_f64() / r.plain.as_secs_f64(),
+        r.clone.as_secs_f64() * 1e3,
     );
 }
 
 fn main() {
     println!(
-        "{:<24} {:>13} {:>10} {:>10} {:>13} {:>13} {:>8}",
-        "reply", "size", "SDK peak", "plain peak", "SDK decode", "plain decode", "SDK/plain"
+        "{:<24} {:>13} {:>10} {:>10} {:>13} {:>13} {:>8} {:>13}",
+        "reply",
+        "size",
+        "SDK peak",
+        "plain peak",
+        "SDK decode",
+        "plain decode",
+        "SDK/plain",
+        "clone (floor)"
     );
     for (kind, operation) in KINDS {
         for (size, bytes) in [

@@ -1,9 +1,11 @@
 //! Sending: one ureq `Agent` (keep-alive pool), the retry loop, redirects, the reply size
 //! limit, and one debug log line per HTTP exchange. By concern: [`retry`] (the policy and its
-//! waits), [`reply`] (a reply and its decoding), [`redirect`] (which redirects are followed,
-//! and with what), [`resolver`] (no lookup thread for pooled connections), [`steady`] (no
-//! `setsockopt` per call for a timeout that moved by microseconds).
+//! waits), [`reply`] (a reply and its decoding, [`fast_json`] its fast path), [`redirect`]
+//! (which redirects are followed, and with what), [`resolver`] (no lookup thread for pooled
+//! connections), [`steady`] (no `setsockopt` per call for a timeout that moved by
+//! microseconds).
 
+mod fast_json;
 mod redirect;
 mod reply;
 mod resolver;

@@ -61,13 +61,23 @@ impl Reply {
     /// (a required field missing included): [`Error::Decode`]. An empty body decodes as an
     /// empty object or list for types that need nothing; otherwise it is a [`Error::Decode`]
     /// naming the missing field.
+    ///
+    /// The body is read by a fast path first and, when that gives up (on anything it does not
+    /// read the way `serde_json` would, errors included), by `serde_json`: `T`'s
+    /// `Deserialize` may then run twice on the same body, and the result and the error are
+    /// always `serde_json`'s.
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         if !self.body.iter().all(u8::is_ascii_whitespace) {
-            // Valid UTF-8 checked once for the whole body (fast, a word at a time) lets
-            // serde_json skip checking each string it reads; a body that is not UTF-8 is left
-            // to `from_slice`, which reports where it breaks.
+            // Valid UTF-8 checked once for the whole body (fast, a word at a time) lets the
+            // fast path and serde_json skip checking each string they read; a body that is not
+            // UTF-8 is left to `from_slice`, which reports where it breaks. The fast path
+            // decodes what serde_json would, or gives up, and serde_json decodes the body
+            // again and says what is wrong (see `fast_json`).
             let decoded = match std::str::from_utf8(&self.body) {
-                Ok(text) => serde_json::from_str(text),
+                Ok(text) => match super::fast_json::from_str(text) {
+                    Ok(value) => Ok(value),
+                    Err(super::fast_json::Bail) => serde_json::from_str(text),
+                },
                 Err(_) => serde_json::from_slice(&self.body),
             };
             return decoded.map_err(|e| self.decode_error::<T>(e));
