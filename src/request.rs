@@ -278,7 +278,18 @@ pub(crate) fn form_encode_into(out: &mut String, s: &str) {
 
 /// Whether `b` stands for itself in a path segment and a form value (RFC 3986 unreserved).
 fn unreserved(b: u8) -> bool {
-    matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~')
+    // A table: every call checks each byte of its ids and query values, and one load per byte
+    // is about a third of the instructions of the range tests.
+    const TABLE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = matches!(b as u8, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~');
+            b += 1;
+        }
+        t
+    };
+    TABLE[b as usize]
 }
 
 /// Whether `text` mentions a word a secret's name has (`token`, `secret`, `password`,
@@ -286,7 +297,21 @@ fn unreserved(b: u8) -> bool {
 /// [`crate::redact::is_secret_key`], which it never contradicts (a name that test calls
 /// secret mentions one of these words).
 fn may_name_secret(text: &[u8]) -> bool {
+    // The bytes that start one of the words, in either case: one load rejects most bytes.
+    const STARTS: [bool; 256] = {
+        let mut t = [false; 256];
+        let starts = *b"tTsSpPaA";
+        let mut i = 0;
+        while i < starts.len() {
+            t[starts[i] as usize] = true;
+            i += 1;
+        }
+        t
+    };
     text.iter().enumerate().any(|(i, b)| {
+        if !STARTS[*b as usize] {
+            return false;
+        }
         // Each word starts with its own letter: most bytes start none, the others one.
         let word: &[u8] = match b.to_ascii_lowercase() {
             b't' => b"token",
@@ -731,6 +756,14 @@ mod tests {
             form_encode_into(&mut f, input);
             segment_encode_into(&mut g, input);
             assert_eq!((f.as_str(), g.as_str()), (form, segment), "{input}");
+        }
+    }
+
+    #[test]
+    fn the_unreserved_table_is_rfc_3986s_set() {
+        for b in 0..=255u8 {
+            let rfc = b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+            assert_eq!(unreserved(b), rfc, "byte {b}");
         }
     }
 
