@@ -15,7 +15,8 @@
 //!   `delete_group` (SDK only);
 //! - `first-call`: build a client, authenticate, one GET, exit (the script times the process);
 //! - `pair`: the SDK and the bare ureq loop in alternating rounds of `--calls` GETs each (after
-//!   checking that both send the same bytes); prints both medians and the ratio;
+//!   checking that both send the same bytes); prints both medians and the ratio (`--client
+//!   ureq-serde`: the bare loop also decodes each reply into a plain serde struct);
 //! - `token`: authenticate and print the access token (for wrk);
 //! - against nginx (`scripts/bench/nginx.conf.in`), whose `stub_status` counts connections:
 //!   `threads`: one client (and one bare agent) shared by each of `--threads` thread counts,
@@ -238,6 +239,14 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
             let token = client.tokens().access_token.unwrap_or_default();
             let head = same_bytes_check(&tenant, uid, &token);
             let bare = Bare::new(user_url(&t.url, &tenant, uid), &token, &head);
+            // `--client ureq-serde`: the bare loop decodes the body into a plain serde struct of
+            // the fields `User` names, as the SDK decodes it (a diagnosis: what is left of the
+            // difference once both sides decode).
+            let decode = match o.client.as_str() {
+                "sdk" | "ureq" => false,
+                "ureq-serde" => true,
+                other => return Err(format!("pair: --client {other}? (ureq or ureq-serde)").into()),
+            };
             let p = interleaved(
                 o.rounds,
                 o.calls,
@@ -245,13 +254,20 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
                     std::hint::black_box(client.get_user_data(uid).send().expect("SDK call"));
                 },
                 || {
-                    std::hint::black_box(bare.get().expect("bare call"));
+                    let body = bare.get().expect("bare call");
+                    if decode {
+                        std::hint::black_box(
+                            serde_json::from_slice::<neutral::PlainUser>(&body).expect("decode"),
+                        );
+                    }
+                    std::hint::black_box(body);
                 },
             );
             println!(
                 "{}",
                 json!({
                     "mode": "pair",
+                    "bare_decodes": decode,
                     "rounds": p.rounds,
                     "calls_per_round": p.calls,
                     "sdk_calls_per_s": p.a_per_s.round(),

@@ -205,6 +205,9 @@ measured() { # name command... : one JSON line to $out/name.json, peak RSS to $o
 
 say "SDK vs bare ureq: $rounds alternating rounds of $round_calls calls"
 "${client[@]}" "$rs" pair "${target[@]}" --rounds "$rounds" --calls "$round_calls" >"$out/pair.json"
+# Diagnosis: the same with the bare loop decoding each reply into a plain serde struct.
+"${client[@]}" "$rs" pair --client ureq-serde "${target[@]}" --rounds "$rounds" --calls "$round_calls" \
+    >"$out/pair-serde.json"
 
 
 say "get: $calls calls per client (nginx)"
@@ -222,10 +225,13 @@ measured mix-python "${client[@]}" "$py" "$here/python_client.py" mix "$url" "$r
 say "threads $thread_counts: $thread_rounds alternating rounds of $thread_calls calls"
 "${client[@]}" "$rs" threads "${target[@]}" --threads "$thread_counts" --rounds "$thread_rounds" \
     --calls "$thread_calls" >"$out/threads.jsonl"
-# The most threads again, with a pool that holds a connection for each.
+# The most threads again when the default pool holds fewer, with a pool that holds one for each.
 most=${thread_counts##*,}
-"${client[@]}" "$rs" threads "${target[@]}" --threads "$most" --pool "$most" --rounds "$thread_rounds" \
-    --calls "$thread_calls" >"$out/threads-pool.jsonl"
+pool_default=$(sed -n 's/^pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = \([0-9]*\);/\1/p' "$root/src/client.rs")
+if [ "$most" -gt "${pool_default:-0}" ]; then
+    "${client[@]}" "$rs" threads "${target[@]}" --threads "$most" --pool "$most" --rounds "$thread_rounds" \
+        --calls "$thread_calls" >"$out/threads-pool.jsonl"
+fi
 
 say "memory: $idle_clients clients, each holding one idle pooled connection"
 for c in sdk ureq; do

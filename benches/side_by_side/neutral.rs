@@ -212,7 +212,7 @@ pub fn idle_memory(
 /// for decoding.
 #[derive(Deserialize)]
 #[allow(dead_code)] // read only by `black_box`
-struct PlainUser {
+pub struct PlainUser {
     #[serde(default)]
     id: String,
     #[serde(default)]

@@ -49,8 +49,17 @@ def merge_turns(rows):
     return merged
 
 
-# The SDK's `DEFAULT_MAX_IDLE_CONNECTIONS`.
-DEFAULT_POOL = 16
+def default_pool():
+    """The SDK's `DEFAULT_MAX_IDLE_CONNECTIONS`, read from its source."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "client.rs")
+    with open(src) as f:
+        m = re.search(r"pub const DEFAULT_MAX_IDLE_CONNECTIONS: usize = (\d+);", f.read())
+    if not m:
+        sys.exit("report.py: no DEFAULT_MAX_IDLE_CONNECTIONS in src/client.rs")
+    return int(m.group(1))
+
+
+DEFAULT_POOL = default_pool()
 
 
 def load_lines(out, name):
@@ -142,6 +151,16 @@ def main():
         p(f"| **SDK / bare ureq** (median of per-round ratios) | **{pair['ratio_sdk_over_ureq']:.3f}** |")
         p("")
         summary["pair"] = pair
+    pair_serde = load(out, "pair-serde.json")
+    if pair_serde:
+        p(
+            "Diagnosis, the same run: the bare loop also decoding each reply into a plain serde struct "
+            f"of the fields `User` names ({pair_serde['rounds']} more alternating rounds): bare ureq + serde "
+            f"{fmt_rate(pair_serde['ureq_calls_per_s'])} calls/s, the SDK {fmt_rate(pair_serde['sdk_calls_per_s'])}, "
+            f"**SDK / (bare ureq + serde) {pair_serde['ratio_sdk_over_ureq']:.3f}**."
+        )
+        p("")
+        summary["pair_serde"] = pair_serde
     p("nginx's own ceiling (wrk, the same GET with the same headers):")
     p("")
     p("| load | requests/s |")
@@ -172,7 +191,7 @@ def main():
             f"`get_user_data` against nginx, {t0['rounds']} alternating rounds of {t0['calls_per_round']:,} calls "
             "split over the threads (medians); new TCP connections are those nginx accepted during all rounds "
             "of that thread count (`stub_status`), each side starting with an empty pool. The SDK's pool keeps "
-            "8 idle connections per host by default, ureq's 3."
+            f"{DEFAULT_POOL} idle connections per host by default, ureq's 3."
         )
         p("")
         p("| threads | SDK calls/s | bare ureq calls/s | SDK / bare ureq | SDK new connections | bare ureq new connections |")
