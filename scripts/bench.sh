@@ -20,7 +20,7 @@
 #   BENCH_FIRST_RUNS=9      fresh processes per client for the first-call time
 #   BENCH_WRK_SECONDS=5     length of each wrk run
 #   BENCH_THREADS=1,2,4,8,16  thread counts of the scaling table ...
-#   BENCH_THREAD_ROUNDS=9   ... alternating rounds of ...
+#   BENCH_THREAD_ROUNDS=21  ... alternating rounds of ...
 #   BENCH_THREAD_CALLS=4000 ... this many calls, split over the threads
 #   BENCH_IDLE_CLIENTS=1000 clients each holding one idle pooled connection (memory)
 #   BENCH_USERS=10,1000,10000  list sizes of the get_users table
@@ -47,7 +47,7 @@ first_runs=${BENCH_FIRST_RUNS:-9}
 wrk_seconds=${BENCH_WRK_SECONDS:-5}
 pin=${BENCH_PIN:-same}
 thread_counts=${BENCH_THREADS:-1,2,4,8,16}
-thread_rounds=${BENCH_THREAD_ROUNDS:-9}
+thread_rounds=${BENCH_THREAD_ROUNDS:-21}
 thread_calls=${BENCH_THREAD_CALLS:-4000}
 idle_clients=${BENCH_IDLE_CLIENTS:-1000}
 user_sizes=${BENCH_USERS:-10,1000,10000}
