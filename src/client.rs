@@ -631,7 +631,8 @@ impl ClientBuilder {
         let tls = crate::tls::config(&self.root_certificates)?;
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_global(Some(timeout))
+            // No overall timeout here: the transport bounds each attempt itself
+            // (`transport::steady`), for a fraction of what ureq's own bookkeeping costs.
             .timeout_connect(Some(connect_timeout))
             .proxy(proxy)
             .tls_config(tls)
@@ -665,6 +666,7 @@ impl ClientBuilder {
             self.retry.unwrap_or_default(),
             self.max_reply_bytes.unwrap_or(DEFAULT_MAX_REPLY_BYTES),
             timeout,
+            connect_timeout,
             host_port,
         );
         let mut state = State {

@@ -473,6 +473,51 @@ fn calls_are_bounded_by_default() {
     assert_eq!(DEFAULT_DEADLINE, Duration::from_secs(120));
 }
 
+/// The client's timeout bounds an attempt wherever the server stalls: before the reply's
+/// head, in the middle of its body, and on a connection that was pooled from a call before.
+#[test]
+fn the_client_timeout_bounds_a_stalled_reply_head_and_body() {
+    let timeout = Duration::from_millis(300);
+    let stalls: [fn() -> Answer; 2] = [
+        || Answer::Hang,
+        || {
+            Answer::Stream(Box::new(|s| {
+                use std::io::Write;
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"users\": [",
+                );
+                let _ = s.flush();
+                thread::sleep(Duration::from_secs(5));
+            }))
+        },
+    ];
+    for stall in stalls {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        // The first call is answered (its connection goes back to the pool), the second stalls.
+        let server = Server::start(move |_| match seen.fetch_add(1, Ordering::SeqCst) {
+            0 => reply(200, json!({"users": []})),
+            _ => stall(),
+        });
+        let client = builder(&server)
+            .access_token(ACCESS)
+            .timeout(timeout)
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap();
+        client.get_users().send().unwrap();
+        let t0 = Instant::now();
+        let e = client.get_users().send().unwrap_err();
+        assert!(e.is_timeout(), "{e:?}");
+        assert!(
+            t0.elapsed() >= timeout && t0.elapsed() < timeout + Duration::from_secs(2),
+            "{:?}",
+            t0.elapsed()
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}
+
 /// A 503 asking for an hour ends the call at once, with the status and the server's wait.
 #[test]
 fn retry_after_beyond_the_deadline_fails_at_once() {

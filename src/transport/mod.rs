@@ -2,8 +2,8 @@
 //! limit, and one debug log line per HTTP exchange. By concern: [`retry`] (the policy and its
 //! waits), [`reply`] (a reply and its decoding, [`fast_json`] its fast path), [`redirect`]
 //! (which redirects are followed, and with what), [`resolver`] (no lookup thread for pooled
-//! connections), [`steady`] (no `setsockopt` per call for a timeout that moved by
-//! microseconds).
+//! connections), [`steady`] (each attempt's end bounds its I/O; no `setsockopt` per call for
+//! a timeout that moved by microseconds).
 
 mod fast_json;
 mod redirect;
@@ -37,8 +37,10 @@ pub(crate) struct Transport {
     agent: ureq::Agent,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_reply_bytes: u64,
-    /// The timeout of one attempt, redirects included (also the agent's `timeout_global`).
+    /// The timeout of one attempt, redirects included.
     timeout: Duration,
+    /// The agent's connect timeout.
+    connect_timeout: Duration,
     /// `host[:port]` of the base URL, for error messages.
     pub(crate) host: String,
 }
@@ -60,6 +62,7 @@ impl Transport {
         retry: RetryPolicy,
         max_reply_bytes: u64,
         timeout: Duration,
+        connect_timeout: Duration,
         host: String,
     ) -> Self {
         Transport {
@@ -67,6 +70,7 @@ impl Transport {
             retry,
             max_reply_bytes,
             timeout,
+            connect_timeout,
             host,
         }
     }
@@ -165,7 +169,9 @@ impl Transport {
     }
 
     /// One attempt: send, follow redirects, and read the whole body (so the connection goes
-    /// back to the pool). Bounded by the client's timeout, or by the deadline when it is nearer.
+    /// back to the pool). Bounded by the client's timeout, or by the deadline when it is nearer:
+    /// every read and write, and a host lookup ([`steady::attempt_ends`]), and a connection
+    /// opened on the way (the connect timeout, nearer when less time is left).
     fn attempt(&self, out: &Outgoing<'_>, uri: &http::Uri) -> Result<Reply, Attempt> {
         let req = out.request;
         // `None`: the timeout reaches past any instant (it cannot: it is at most a year).
@@ -173,26 +179,30 @@ impl Transport {
             .options
             .timeout
             .map_or(self.timeout, |t| t.min(crate::MAX_TIMEOUT));
-        // A call's own timeout is not the agent's: it is always given with the request.
-        let own_timeout = out.options.timeout.is_some();
         let natural_end = Instant::now().checked_add(timeout);
         let ends = match (out.deadline, natural_end) {
             (Some(d), Some(n)) => Some(d.min(n)),
             (d, n) => d.or(n),
         };
+        let _bounded = steady::attempt_ends(ends);
         let mut uri = std::borrow::Cow::Borrowed(uri);
         let mut authorization = out.authorization;
         let mut hops = 0;
         loop {
-            // The agent's own timeout serves a first exchange that the deadline does not cut.
-            let limit = ends
-                .filter(|e| own_timeout || hops > 0 || natural_end.is_none_or(|n| *e < n))
-                .map(|e| e.saturating_duration_since(Instant::now()));
+            // The agent's connect timeout, unless less time is left (then a request-level
+            // setting, which costs a TLS configuration of its own: only then).
+            let connect_limit = match ends.map(|e| e.saturating_duration_since(Instant::now())) {
+                Some(left) if left.is_zero() => {
+                    return Err(Attempt::Failed(ureq::Error::Timeout(ureq::Timeout::Global)));
+                }
+                Some(left) if left < self.connect_timeout => Some(left),
+                _ => None,
+            };
             let mut resp = self.exchange(
                 req,
                 uri.as_ref().clone(),
                 authorization,
-                limit,
+                connect_limit,
                 &out.options.headers,
             )?;
             let status = resp.status().as_u16();
@@ -256,7 +266,7 @@ impl Transport {
         }
     }
 
-    /// One HTTP exchange, under `limit` instead of the agent's timeout when given. The
+    /// One HTTP exchange, with `connect_limit` as the connect timeout when given. The
     /// request is assembled in place: typed header names, static values, and the session's
     /// ready-made `Authorization` value (a reference count), so nothing fixed is parsed, copied
     /// or formatted per call.
@@ -265,7 +275,7 @@ impl Transport {
         req: &Request,
         uri: http::Uri,
         authorization: Option<&HeaderValue>,
-        limit: Option<Duration>,
+        connect_limit: Option<Duration>,
         extra_headers: &[(String, String)],
     ) -> Result<http::Response<ureq::Body>, Attempt> {
         use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName};
@@ -298,9 +308,12 @@ impl Transport {
         };
         let sent = match &req.body {
             Body::Empty if req.method == Method::Get => {
-                self.run(assemble(method, uri, headers, ()), limit)
+                self.run(assemble(method, uri, headers, ()), connect_limit)
             }
-            body => self.run(assemble(method, uri, headers, body.as_bytes()), limit),
+            body => self.run(
+                assemble(method, uri, headers, body.as_bytes()),
+                connect_limit,
+            ),
         };
         sent.map_err(Attempt::Failed)
     }
@@ -308,15 +321,14 @@ impl Transport {
     fn run(
         &self,
         r: http::Request<impl ureq::AsSendBody>,
-        limit: Option<Duration>,
+        connect_limit: Option<Duration>,
     ) -> Result<http::Response<ureq::Body>, ureq::Error> {
         use ureq::RequestExt;
-        match limit {
-            // Request-level settings cost a TLS configuration of their own: only when needed.
+        match connect_limit {
             Some(left) => r
                 .with_agent(&self.agent)
                 .configure()
-                .timeout_global(Some(left))
+                .timeout_connect(Some(left))
                 .run(),
             None => self.agent.run(r),
         }

@@ -35,7 +35,9 @@ impl ureq::unversioned::resolver::Resolver for PoolFriendlyResolver {
         timeout: ureq::unversioned::transport::NextTimeout,
     ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return self.inner.resolve(uri, config, timeout);
+            return self
+                .inner
+                .resolve(uri, config, super::steady::bounded(timeout));
         };
         if let Some((s, a, addr)) = self.literal.get() {
             if s == scheme && a == authority.as_str() {
@@ -74,7 +76,9 @@ impl ureq::unversioned::resolver::Resolver for PoolFriendlyResolver {
         {
             return Ok(addrs.clone());
         }
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let addrs = self
+            .inner
+            .resolve(uri, config, super::steady::bounded(timeout))?;
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((
             format!("{scheme}://{authority}"),
             addrs.clone(),

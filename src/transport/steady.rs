@@ -1,4 +1,11 @@
-//! Socket timeouts re-armed only when it matters.
+//! Socket timeouts bounded by the attempt's end, and re-armed only when it matters.
+//!
+//! The end of the attempt running on a thread ([`attempt_ends`]) bounds every read and write
+//! of its connection (and its host lookup): the agent itself has no overall timeout, only the
+//! connect timeout. ureq recomputes each timeout it has at every step of a call (about 1,200
+//! instructions of a keep-alive call, the profile showed); one clock read per read or write
+//! here does the same job, and an attempt with its own, nearer end needs no request-level
+//! configuration (which costs a TLS configuration of its own).
 //!
 //! With a timeout set, ureq gives each read and write of a connection the time left until the
 //! attempt's end, and its TCP transport calls `setsockopt` whenever that value differs from
@@ -10,11 +17,48 @@
 //! re-arms the socket. The deadline holds to within that slack: at most 10 ms on the default
 //! 55 s timeout, and never more than 1/64 of the time left.
 
-use std::time::Duration;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
 use ureq::unversioned::transport::{
     Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
     time::Duration as UreqDuration,
 };
+
+thread_local! {
+    /// When the attempt this thread is running must end; `None` outside an attempt.
+    static ATTEMPT_END: Cell<Option<Instant>> = const { Cell::new(None) };
+}
+
+/// Bounds the I/O of the attempt this thread runs by `end` until the guard is dropped (which
+/// restores what was there before).
+pub(crate) fn attempt_ends(end: Option<Instant>) -> AttemptEnd {
+    AttemptEnd(ATTEMPT_END.replace(end))
+}
+
+/// Restores the thread's previous attempt end when dropped.
+pub(crate) struct AttemptEnd(Option<Instant>);
+
+impl Drop for AttemptEnd {
+    fn drop(&mut self) {
+        ATTEMPT_END.set(self.0);
+    }
+}
+
+/// `timeout`, made to end no later than the end of this thread's attempt.
+pub(crate) fn bounded(mut timeout: NextTimeout) -> NextTimeout {
+    if let Some(end) = ATTEMPT_END.get() {
+        let left = end.saturating_duration_since(Instant::now());
+        let nearer = match timeout.after {
+            UreqDuration::Exact(after) => left < after,
+            UreqDuration::NotHappening => true,
+        };
+        if nearer {
+            timeout.after = UreqDuration::Exact(left);
+            timeout.reason = ureq::Timeout::Global;
+        }
+    }
+    timeout
+}
 
 /// The most a socket timeout may differ from the time left before the socket is re-armed.
 const MAX_SLACK: Duration = Duration::from_millis(10);
@@ -55,7 +99,8 @@ pub(crate) struct SteadyTransport {
 }
 
 impl SteadyTransport {
-    fn steady(&mut self, mut timeout: NextTimeout) -> NextTimeout {
+    fn steady(&mut self, timeout: NextTimeout) -> NextTimeout {
+        let mut timeout = bounded(timeout);
         // A per-read or per-write limit is applied by the transport below, which cannot be
         // steadied from here; this client sets neither, so they are `None`.
         if timeout.per_read.is_some() || timeout.per_write.is_some() {
