@@ -8,8 +8,8 @@
 //! Modes (`get` and `mix` print calls/s and `peak_rss_kib`, this process's `VmHWM`):
 //! - `get`: authenticate, then `--calls` times the `get_user_data` GET over keep-alive, with the
 //!   SDK (`--client sdk`, default) or a bare ureq loop sending the same bytes (`--client ureq`;
-//!   `ureq-sdk-timeouts` and `ureq-sdk-timeouts-cached` add the SDK's timeouts, and with them
-//!   a resolver that answers from a cache, to show where the SDK's time goes);
+//!   `ureq-sdk-timeouts` and `ureq-sdk-timeouts-cached` add ureq timeouts of the SDK's values,
+//!   and with them a resolver that answers from a cache: what ureq's resolver costs then);
 //! - `mix`: authenticate, then `--calls` calls of reads and writes, six per round:
 //!   `get_user_data`, `get_users`, `create_group`, `add_group_member`, `get_group`,
 //!   `delete_group` (SDK only);
@@ -193,7 +193,7 @@ fn run(o: &Options) -> Result<(), Box<dyn std::error::Error>> {
                 Some(SDK_USER_AGENT),
                 Some("identity"),
             );
-            // Diagnosis: the bare loop with the SDK's timeouts, with and without a resolver
+            // Diagnosis: the bare loop with ureq timeouts, with and without a resolver
             // that answers from a cache (see `common::CachingResolver`).
             if client != "ureq" {
                 bare = bare.with_sdk_timeouts(client.ends_with("cached"));

@@ -98,8 +98,10 @@ impl Bare {
         }
     }
 
-    /// This loop with the SDK's timeouts (55 s per call, 10 s to connect) and, when
-    /// `cached_resolver`, the [`CachingResolver`]: to show where the SDK's time goes.
+    /// This loop with ureq timeouts of 55 s per call and 10 s to connect (the SDK's timeout
+    /// and connect timeout, which the SDK applies its own way: see `transport::steady`) and,
+    /// when `cached_resolver`, the [`CachingResolver`]: what ureq's resolver costs once a
+    /// timeout is set.
     pub fn with_sdk_timeouts(&self, cached_resolver: bool) -> Bare {
         let config = self
             .shape

@@ -273,8 +273,8 @@ def main():
     names = {
         "rust-sdk": "Rust SDK",
         "bare-ureq": "bare ureq loop",
-        "bare-ureq-timeouts": "bare ureq loop + the SDK's timeouts (diagnosis)",
-        "bare-ureq-timeouts-cached": "bare ureq loop + the SDK's timeouts + a caching resolver (diagnosis)",
+        "bare-ureq-timeouts": "bare ureq loop + ureq timeouts of 55 s per call, 10 s to connect (diagnosis)",
+        "bare-ureq-timeouts-cached": "bare ureq loop + those timeouts + a caching resolver (diagnosis)",
         "python": "Python client",
     }
     jobs = {
