@@ -719,7 +719,6 @@ mod tests {
     use super::*;
     use crate::Reply;
     use crate::models::{Group, SessionInfo, User, UserList, WorkspaceList};
-    use proptest::prelude::*;
     use serde::Deserialize;
     use serde::de::DeserializeOwned;
     use serde_json::Value;
@@ -1010,54 +1009,6 @@ mod tests {
         assert_eq!(users.users.capacity(), 5);
     }
 
-    /// A list of JSON values as serde_json writes them (every escape it makes), with
-    /// whitespace between the elements.
-    fn list() -> impl Strategy<Value = (String, usize)> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::from),
-            "[a-z\"\\\\,\\[\\]{}:\u{e9}\u{1f600}\n ]{0,20}".prop_map(Value::String),
-        ];
-        let value = leaf.prop_recursive(3, 16, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                proptest::collection::vec(("[a-z\",\\]]{0,4}", inner), 0..4)
-                    .prop_map(|v| Value::Object(v.into_iter().collect())),
-            ]
-        });
-        let ws = prop_oneof![Just(""), Just(" "), Just("\n\t")];
-        proptest::collection::vec((value, ws), 0..40).prop_map(|elements| {
-            let len = elements.len();
-            let text: Vec<String> = elements
-                .into_iter()
-                .map(|(v, ws)| format!("{ws}{v}{ws}"))
-                .collect();
-            (format!("[{}]", text.join(",")), len)
-        })
-    }
-
-    proptest! {
-        #[test]
-        fn a_list_is_counted_exactly((text, len) in list()) {
-            // As a list deeper in is counted: after its first element.
-            let value: Vec<Value> = serde_json::from_str(&text).unwrap();
-            prop_assert_eq!(value.len(), len);
-            let mut fast = Fast {
-                text: &text,
-                pos: 1,
-                depth: 3,
-                scan_budget: Cell::new(usize::MAX),
-            };
-            let mut seq = Seq { de: &mut fast, first: true, start: 1, read: 0 };
-            prop_assert_eq!(de::SeqAccess::size_hint(&seq), None);
-            for read in 1..=len {
-                let _: Option<de::IgnoredAny> = de::SeqAccess::next_element(&mut seq).unwrap();
-                prop_assert_eq!(de::SeqAccess::size_hint(&seq), Some(len - read));
-            }
-        }
-    }
-
     /// Lists in lists, noting which were counted ahead.
     struct Nested(Vec<Nested>);
 
@@ -1109,120 +1060,178 @@ mod tests {
         assert!((3..=5).contains(&counted), "{counted} lists counted");
     }
 
-    /// JSON text of a user-like object, with the shapes the fast path reads and those it
-    /// hands on or refuses.
-    fn text() -> impl Strategy<Value = String> {
-        let ws = prop_oneof![
-            8 => Just(""),
-            2 => Just(" "),
-            1 => Just("\n\t "),
-            1 => Just("\r\n"),
-            1 => Just("\u{c}"),
-        ];
-        let string = prop_oneof![
-            24 => "[a-zA-Z0-9 @._-]{0,24}".prop_map(|s| format!("\"{s}\"")),
-            2 => "[a-z]{0,4}".prop_map(|s| format!("\"{s}\\n\\\"\\u00e9\\ud83d\\ude00\"")),
-            1 => Just("\"\\ud800\"".to_string()),
-            1 => Just("\"\\q\"".to_string()),
-            3 => "[^\"\\\\]{0,12}".prop_map(|s| format!("\"{s}\"")),
-        ];
-        let scalar = prop_oneof![
-            6 => string.clone(),
-            2 => Just("null".to_string()),
-            1 => Just("true".to_string()),
-            1 => Just("false".to_string()),
-            2 => any::<i64>().prop_map(|n| n.to_string()),
-            1 => any::<u64>().prop_map(|n| n.to_string()),
-            1 => any::<f64>().prop_map(|n| n.to_string()),
-            1 => prop_oneof![
-                Just("-0"), Just("01"), Just("1."), Just("1e5"), Just("-"), Just("1E-400"),
-                Just("nul"), Just("tru"), Just("99999999999999999999999")
-            ]
-            .prop_map(str::to_string),
-        ];
-        let value = scalar.prop_recursive(4, 24, 4, move |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4)
-                    .prop_map(|v| format!("[{}]", v.join(","))),
-                proptest::collection::vec(("[a-z]{1,3}", inner), 0..4).prop_map(|v| {
-                    let fields: Vec<String> =
-                        v.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
-                    format!("{{{}}}", fields.join(","))
-                }),
-            ]
-        });
-        let key = prop_oneof![
-            2 => prop_oneof![
-                Just("id"), Just("email"), Just("full_name"), Just("role"),
-                Just("role_permissions"), Just("tenant"), Just("groups"), Just("projects"),
-                Just("users"), Just("workspaces"), Just("user_id"), Just("small"),
-                Just("signed"), Just("float"), Just("flag"), Just("kind"), Just("list"),
-                Just("text"), Just("\\u0069d"), Just("é"),
-            ]
-            .prop_map(str::to_string),
-            3 => "[a-z_]{1,8}",
-        ];
-        let field_value = prop_oneof![
-            3 => value,
-            2 => proptest::collection::vec(string, 0..3).prop_map(|v| format!("[{}]", v.join(","))),
-        ];
-        // Mostly with an id first (a `User` needs one), the other fields in any order.
-        let id = prop_oneof![
-            3 => "[a-zA-Z0-9]{1,22}".prop_map(|s| format!("\"id\":\"{s}\"")),
-            1 => Just(String::new()),
-        ];
-        let fields = proptest::collection::vec((key, field_value, ws.clone(), ws.clone()), 0..10);
-        let object = (id, fields).prop_map(|(id, fields)| {
-            let fields: Vec<String> = std::iter::once(id)
-                .filter(|id| !id.is_empty())
-                .chain(
-                    fields
-                        .into_iter()
-                        .map(|(k, v, a, b)| format!("{a}\"{k}\"{b}:{a}{v}{b}")),
-                )
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        });
-        let shaped = prop_oneof![
-            3 => object.clone(),
-            2 => proptest::collection::vec(object.clone(), 0..4)
-                .prop_map(|v| format!("{{\"users\":[{}]}}", v.join(","))),
-            1 => proptest::collection::vec(object, 0..4).prop_map(|v| format!("[{}]", v.join(","))),
-        ];
-        // Now and then broken: cut short, a byte changed, something after the end.
-        (shaped, ws, 0usize..8, any::<usize>(), any::<u8>()).prop_map(
-            |(text, ws, damage, at, byte)| {
-                let at = if text.is_empty() { 0 } else { at % text.len() };
-                let mut text = format!("{ws}{text}{ws}");
-                match damage {
-                    0 => {
-                        let mut at = at.min(text.len());
-                        while !text.is_char_boundary(at) {
-                            at -= 1;
-                        }
-                        text.truncate(at);
-                    }
-                    1 => {
-                        let mut bytes = text.into_bytes();
-                        if let Some(b) = bytes.get_mut(at) {
-                            *b = byte;
-                        }
-                        text = String::from_utf8_lossy(&bytes).into_owned();
-                    }
-                    2 => text.push_str(",}"),
-                    _ => {}
+    /// The property tests. They need `proptest`, a dev-dependency: CI runs the unit tests once
+    /// more on the oldest Rust this crate supports, with the dev-dependencies removed (they
+    /// need a newer Rust) and `--cfg no_dev_dependencies` set.
+    #[cfg(not(no_dev_dependencies))]
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A list of JSON values as serde_json writes them (every escape it makes), with
+        /// whitespace between the elements.
+        fn list() -> impl Strategy<Value = (String, usize)> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(Value::from),
+                "[a-z\"\\\\,\\[\\]{}:\u{e9}\u{1f600}\n ]{0,20}".prop_map(Value::String),
+            ];
+            let value = leaf.prop_recursive(3, 16, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    proptest::collection::vec(("[a-z\",\\]]{0,4}", inner), 0..4)
+                        .prop_map(|v| Value::Object(v.into_iter().collect())),
+                ]
+            });
+            let ws = prop_oneof![Just(""), Just(" "), Just("\n\t")];
+            proptest::collection::vec((value, ws), 0..40).prop_map(|elements| {
+                let len = elements.len();
+                let text: Vec<String> = elements
+                    .into_iter()
+                    .map(|(v, ws)| format!("{ws}{v}{ws}"))
+                    .collect();
+                (format!("[{}]", text.join(",")), len)
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn a_list_is_counted_exactly((text, len) in list()) {
+                // As a list deeper in is counted: after its first element.
+                let value: Vec<Value> = serde_json::from_str(&text).unwrap();
+                prop_assert_eq!(value.len(), len);
+                let mut fast = Fast {
+                    text: &text,
+                    pos: 1,
+                    depth: 3,
+                    scan_budget: Cell::new(usize::MAX),
+                };
+                let mut seq = Seq { de: &mut fast, first: true, start: 1, read: 0 };
+                prop_assert_eq!(de::SeqAccess::size_hint(&seq), None);
+                for read in 1..=len {
+                    let _: Option<de::IgnoredAny> = de::SeqAccess::next_element(&mut seq).unwrap();
+                    prop_assert_eq!(de::SeqAccess::size_hint(&seq), Some(len - read));
                 }
-                text
-            },
-        )
-    }
+            }
+        }
 
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+        /// JSON text of a user-like object, with the shapes the fast path reads and those it
+        /// hands on or refuses.
+        fn text() -> impl Strategy<Value = String> {
+            let ws = prop_oneof![
+                8 => Just(""),
+                2 => Just(" "),
+                1 => Just("\n\t "),
+                1 => Just("\r\n"),
+                1 => Just("\u{c}"),
+            ];
+            let string = prop_oneof![
+                24 => "[a-zA-Z0-9 @._-]{0,24}".prop_map(|s| format!("\"{s}\"")),
+                2 => "[a-z]{0,4}".prop_map(|s| format!("\"{s}\\n\\\"\\u00e9\\ud83d\\ude00\"")),
+                1 => Just("\"\\ud800\"".to_string()),
+                1 => Just("\"\\q\"".to_string()),
+                3 => "[^\"\\\\]{0,12}".prop_map(|s| format!("\"{s}\"")),
+            ];
+            let scalar = prop_oneof![
+                6 => string.clone(),
+                2 => Just("null".to_string()),
+                1 => Just("true".to_string()),
+                1 => Just("false".to_string()),
+                2 => any::<i64>().prop_map(|n| n.to_string()),
+                1 => any::<u64>().prop_map(|n| n.to_string()),
+                1 => any::<f64>().prop_map(|n| n.to_string()),
+                1 => prop_oneof![
+                    Just("-0"), Just("01"), Just("1."), Just("1e5"), Just("-"), Just("1E-400"),
+                    Just("nul"), Just("tru"), Just("99999999999999999999999")
+                ]
+                .prop_map(str::to_string),
+            ];
+            let value = scalar.prop_recursive(4, 24, 4, move |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4)
+                        .prop_map(|v| format!("[{}]", v.join(","))),
+                    proptest::collection::vec(("[a-z]{1,3}", inner), 0..4).prop_map(|v| {
+                        let fields: Vec<String> =
+                            v.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+                        format!("{{{}}}", fields.join(","))
+                    }),
+                ]
+            });
+            let key = prop_oneof![
+                2 => prop_oneof![
+                    Just("id"), Just("email"), Just("full_name"), Just("role"),
+                    Just("role_permissions"), Just("tenant"), Just("groups"), Just("projects"),
+                    Just("users"), Just("workspaces"), Just("user_id"), Just("small"),
+                    Just("signed"), Just("float"), Just("flag"), Just("kind"), Just("list"),
+                    Just("text"), Just("\\u0069d"), Just("é"),
+                ]
+                .prop_map(str::to_string),
+                3 => "[a-z_]{1,8}",
+            ];
+            let field_value = prop_oneof![
+                3 => value,
+                2 => proptest::collection::vec(string, 0..3).prop_map(|v| format!("[{}]", v.join(","))),
+            ];
+            // Mostly with an id first (a `User` needs one), the other fields in any order.
+            let id = prop_oneof![
+                3 => "[a-zA-Z0-9]{1,22}".prop_map(|s| format!("\"id\":\"{s}\"")),
+                1 => Just(String::new()),
+            ];
+            let fields =
+                proptest::collection::vec((key, field_value, ws.clone(), ws.clone()), 0..10);
+            let object = (id, fields).prop_map(|(id, fields)| {
+                let fields: Vec<String> = std::iter::once(id)
+                    .filter(|id| !id.is_empty())
+                    .chain(
+                        fields
+                            .into_iter()
+                            .map(|(k, v, a, b)| format!("{a}\"{k}\"{b}:{a}{v}{b}")),
+                    )
+                    .collect();
+                format!("{{{}}}", fields.join(","))
+            });
+            let shaped = prop_oneof![
+                3 => object.clone(),
+                2 => proptest::collection::vec(object.clone(), 0..4)
+                    .prop_map(|v| format!("{{\"users\":[{}]}}", v.join(","))),
+                1 => proptest::collection::vec(object, 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            ];
+            // Now and then broken: cut short, a byte changed, something after the end.
+            (shaped, ws, 0usize..8, any::<usize>(), any::<u8>()).prop_map(
+                |(text, ws, damage, at, byte)| {
+                    let at = if text.is_empty() { 0 } else { at % text.len() };
+                    let mut text = format!("{ws}{text}{ws}");
+                    match damage {
+                        0 => {
+                            let mut at = at.min(text.len());
+                            while !text.is_char_boundary(at) {
+                                at -= 1;
+                            }
+                            text.truncate(at);
+                        }
+                        1 => {
+                            let mut bytes = text.into_bytes();
+                            if let Some(b) = bytes.get_mut(at) {
+                                *b = byte;
+                            }
+                            text = String::from_utf8_lossy(&bytes).into_owned();
+                        }
+                        2 => text.push_str(",}"),
+                        _ => {}
+                    }
+                    text
+                },
+            )
+        }
 
-        #[test]
-        fn the_fast_path_decodes_what_serde_json_decodes(text in text()) {
-            agree_all(&text);
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+            #[test]
+            fn the_fast_path_decodes_what_serde_json_decodes(text in text()) {
+                agree_all(&text);
+            }
         }
     }
 }
