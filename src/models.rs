@@ -158,9 +158,16 @@ impl<'de, T: FromMap> Visitor<'de> for MapVisitor<T> {
     }
 }
 
-/// Decodes a key of a [`FromMap`] type: `K::known` finds a named field's tag without
-/// allocating; other keys become owned strings for `extra`.
-struct KeySeed<K>(fn(&str) -> Option<K>);
+/// The named fields of a [`FromMap`] type, found by their name on the wire.
+trait Tags: Sized {
+    /// The named field `key` is, if any.
+    fn tag(key: &str) -> Option<Self>;
+}
+
+/// Decodes a key of a [`FromMap`] type: `K::tag` finds a named field's tag without
+/// allocating; other keys become owned strings for `extra`. (A type, not a function pointer:
+/// the lookup inlines into the decoding of each key.)
+struct KeySeed<K>(PhantomData<K>);
 
 /// A key: a named field's tag, or another field's name.
 enum Key<K> {
@@ -168,26 +175,28 @@ enum Key<K> {
     Other(String),
 }
 
-impl<'de, K> DeserializeSeed<'de> for KeySeed<K> {
+impl<'de, K: Tags> DeserializeSeed<'de> for KeySeed<K> {
     type Value = Key<K>;
+    #[inline]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key<K>, D::Error> {
         d.deserialize_identifier(self)
     }
 }
 
-impl<'de, K> Visitor<'de> for KeySeed<K> {
+impl<'de, K: Tags> Visitor<'de> for KeySeed<K> {
     type Value = Key<K>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a field name")
     }
+    #[inline]
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<K>, E> {
-        Ok(match (self.0)(v) {
+        Ok(match K::tag(v) {
             Some(k) => Key::Known(k),
             None => Key::Other(v.to_owned()),
         })
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Key<K>, E> {
-        Ok(match (self.0)(&v) {
+        Ok(match K::tag(&v) {
             Some(k) => Key::Known(k),
             None => Key::Other(v),
         })
@@ -241,16 +250,19 @@ macro_rules! from_map {
                 /// The named fields.
                 #[allow(non_camel_case_types)]
                 enum Tag { $( $field, )* }
-                #[allow(unused_variables)] // a model with no named field
-                fn tag(key: &str) -> Option<Tag> {
-                    $( if key == const { wire_name(stringify!($field)) } {
-                        return Some(Tag::$field);
-                    } )*
-                    None
+                impl Tags for Tag {
+                    #[inline]
+                    #[allow(unused_variables)] // a model with no named field
+                    fn tag(key: &str) -> Option<Tag> {
+                        $( if key == const { wire_name(stringify!($field)) } {
+                            return Some(Tag::$field);
+                        } )*
+                        None
+                    }
                 }
                 $( let mut $field: Option<$ty> = None; )*
                 let mut extra = Extras::default();
-                while let Some(key) = map.next_key_seed(KeySeed(tag))? {
+                while let Some(key) = map.next_key_seed(KeySeed::<Tag>(PhantomData))? {
                     match key {
                         $( Key::Known(Tag::$field) => {
                             if $field.is_some() {
