@@ -94,13 +94,15 @@ impl Transport {
         let (mut connect_failures, mut read_failures) = (0u32, 0u32);
         loop {
             attempt = attempt.saturating_add(1);
-            let t0 = Instant::now();
+            // The attempt's time is only logged: no clock read unless it is.
+            let t0 = log::log_enabled!(log::Level::Debug).then(Instant::now);
+            let took = || t0.map(|t| t.elapsed()).unwrap_or_default();
             let (outcome, wait) = match self.attempt(out, &uri) {
                 Ok(reply) => {
                     log::debug!(
                         "{method} {path} -> {} (attempt {attempt}, {:?})",
                         reply.status,
-                        t0.elapsed()
+                        took()
                     );
                     let retry_after = reply.retry_after;
                     if !policy.retries_status(reply.status, idempotent, retry_after.is_some()) {
@@ -114,10 +116,7 @@ impl Transport {
                 }
                 Err(Attempt::Failed(e)) => {
                     let e = sanitize(e);
-                    log::debug!(
-                        "{method} {path} -> {e} (attempt {attempt}, {:?})",
-                        t0.elapsed()
-                    );
+                    log::debug!("{method} {path} -> {e} (attempt {attempt}, {:?})", took());
                     let failure = policy.retries_error(&e, idempotent);
                     let e = Error::Connection {
                         host: self.host.clone(),
@@ -179,7 +178,8 @@ impl Transport {
             .options
             .timeout
             .map_or(self.timeout, |t| t.min(crate::MAX_TIMEOUT));
-        let natural_end = Instant::now().checked_add(timeout);
+        let mut now = Some(Instant::now());
+        let natural_end = now.and_then(|n| n.checked_add(timeout));
         let ends = match (out.deadline, natural_end) {
             (Some(d), Some(n)) => Some(d.min(n)),
             (d, n) => d.or(n),
@@ -191,7 +191,9 @@ impl Transport {
         loop {
             // The agent's connect timeout, unless less time is left (then a request-level
             // setting, which costs a TLS configuration of its own: only then).
-            let connect_limit = match ends.map(|e| e.saturating_duration_since(Instant::now())) {
+            // (The first hop reads the clock the attempt's end was taken from.)
+            let now = now.take().unwrap_or_else(Instant::now);
+            let connect_limit = match ends.map(|e| e.saturating_duration_since(now)) {
                 Some(left) if left.is_zero() => {
                     return Err(Attempt::Failed(ureq::Error::Timeout(ureq::Timeout::Global)));
                 }
@@ -206,9 +208,11 @@ impl Transport {
                 &out.options.headers,
             )?;
             let status = resp.status().as_u16();
-            let location = resp
-                .headers()
-                .get(http::header::LOCATION)
+            // Only a redirect's status is followed (see `redirect`): no lookup for others.
+            let location = (300..400)
+                .contains(&status)
+                .then(|| resp.headers().get(http::header::LOCATION))
+                .flatten()
                 .and_then(|v| v.to_str().ok());
             if let Some((next, trusted)) = location
                 .filter(|_| hops < MAX_REDIRECTS)
@@ -235,9 +239,11 @@ impl Transport {
                 hops += 1;
                 continue;
             }
-            let retry_after = resp
-                .headers()
-                .get(http::header::RETRY_AFTER)
+            // Retry-After means something on a redirect or an error (RFC 9110, 10.2.3), never
+            // on a success: no lookup then (the header stays in the reply's headers).
+            let retry_after = (status >= 300)
+                .then(|| resp.headers().get(http::header::RETRY_AFTER))
+                .flatten()
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, SystemTime::now()));
             let (parts, mut body) = resp.into_parts();
