@@ -184,7 +184,8 @@ impl ErrorReply {
     }
     /// The wait the server asked for with `Retry-After` (seconds or an HTTP date), if it did:
     /// when it lies beyond the call's deadline the call fails at once with it, so the caller
-    /// can schedule the retry.
+    /// can schedule the retry. Read from a reply with a status of 300 or more (RFC 9110 gives
+    /// it no meaning on a success); [`header`](Self::header) has it on any reply.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }
