@@ -178,8 +178,8 @@ impl Transport {
             .options
             .timeout
             .map_or(self.timeout, |t| t.min(crate::MAX_TIMEOUT));
-        let mut now = Some(Instant::now());
-        let natural_end = now.and_then(|n| n.checked_add(timeout));
+        let mut started = Some(Instant::now());
+        let natural_end = started.and_then(|n| n.checked_add(timeout));
         let ends = match (out.deadline, natural_end) {
             (Some(d), Some(n)) => Some(d.min(n)),
             (d, n) => d.or(n),
@@ -192,7 +192,7 @@ impl Transport {
             // The agent's connect timeout, unless less time is left (then a request-level
             // setting, which costs a TLS configuration of its own: only then).
             // (The first hop reads the clock the attempt's end was taken from.)
-            let now = now.take().unwrap_or_else(Instant::now);
+            let now = started.take().unwrap_or_else(Instant::now);
             let connect_limit = match ends.map(|e| e.saturating_duration_since(now)) {
                 Some(left) if left.is_zero() => {
                     return Err(Attempt::Failed(ureq::Error::Timeout(ureq::Timeout::Global)));
