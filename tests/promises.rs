@@ -203,12 +203,26 @@ proptest! {
 
 // ---- One refresh for a crowd, its failure shared and explained ---------------------------
 
+/// `threads` threads sharing `client` call `get_users` at the same moment; their errors.
+fn crowd_get_users(client: &squirro_user_api::Client, threads: usize) -> Vec<Error> {
+    let barrier = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (client, barrier) = (client.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                client.get_users().send().unwrap_err()
+            })
+        })
+        .collect();
+    handles.into_iter().map(|t| t.join().unwrap()).collect()
+}
+
 /// 8 threads share a client whose access token has expired; the token endpoint refuses the
 /// refresh token. One token request is made, and every thread gets a 401 that says why.
 #[test]
 fn a_failed_refresh_is_shared_by_the_crowd_and_says_why() {
     const THREADS: usize = 8;
-    let barrier = Arc::new(Barrier::new(THREADS));
     let server = Server::start(|seen| {
         if seen.path().ends_with("/oauth2/token") {
             thread::sleep(Duration::from_millis(100));
@@ -224,17 +238,7 @@ fn a_failed_refresh_is_shared_by_the_crowd_and_says_why() {
         .refresh_token(REFRESH)
         .build()
         .unwrap();
-    let threads: Vec<_> = (0..THREADS)
-        .map(|_| {
-            let (client, barrier) = (client.clone(), barrier.clone());
-            thread::spawn(move || {
-                barrier.wait();
-                client.get_users().send().unwrap_err()
-            })
-        })
-        .collect();
-    for t in threads {
-        let e = t.join().unwrap();
+    for e in crowd_get_users(&client, THREADS) {
         assert!(
             matches!(&e, Error::Authorization { status: 401, .. }),
             "{e:?}"
@@ -278,19 +282,8 @@ fn a_hanging_token_endpoint_costs_the_crowd_one_timeout() {
         .retry(RetryPolicy::none())
         .build()
         .unwrap();
-    let barrier = Arc::new(Barrier::new(THREADS));
     let started = Instant::now();
-    let threads: Vec<_> = (0..THREADS)
-        .map(|_| {
-            let (client, barrier) = (client.clone(), barrier.clone());
-            thread::spawn(move || {
-                barrier.wait();
-                client.get_users().send().unwrap_err()
-            })
-        })
-        .collect();
-    for t in threads {
-        let e = t.join().unwrap();
+    for e in crowd_get_users(&client, THREADS) {
         assert!(e.is_timeout(), "the timeout is the reason: {e:?}");
     }
     let took = started.elapsed();
